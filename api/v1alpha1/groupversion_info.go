@@ -1,0 +1,23 @@
+// Package v1alpha1 holds the argoproj.io/v1alpha1 API that Aviary serves: Rollout,
+// AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun and Experiment, with the same JSON
+// shape as Argo Rollouts so that existing manifests, Argo CD and scripts work unchanged.
+//
+// +kubebuilder:object:generate=true
+// +groupName=argoproj.io
+package v1alpha1
+
+import (
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/scheme"
+)
+
+var (
+	// GroupVersion is the API group and version of every type in this package.
+	GroupVersion = schema.GroupVersion{Group: "argoproj.io", Version: "v1alpha1"}
+
+	// SchemeBuilder registers the types of this package with a runtime.Scheme.
+	SchemeBuilder = &scheme.Builder{GroupVersion: GroupVersion}
+
+	// AddToScheme adds the types of this package to a runtime.Scheme.
+	AddToScheme = SchemeBuilder.AddToScheme
+)
