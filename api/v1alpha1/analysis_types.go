@@ -82,7 +82,7 @@ type AnalysisRunList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(
+	register(
 		&AnalysisTemplate{}, &AnalysisTemplateList{},
 		&ClusterAnalysisTemplate{}, &ClusterAnalysisTemplateList{},
 		&AnalysisRun{}, &AnalysisRunList{},

@@ -33,7 +33,7 @@ type ExperimentList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&Experiment{}, &ExperimentList{})
+	register(&Experiment{}, &ExperimentList{})
 }
 
 // ExperimentSpec is the desired state of an Experiment.

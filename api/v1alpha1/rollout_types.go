@@ -36,7 +36,7 @@ type RolloutList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&Rollout{}, &RolloutList{})
+	register(&Rollout{}, &RolloutList{})
 }
 
 // RolloutSpec is the desired state of a Rollout.
