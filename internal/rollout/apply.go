@@ -1,0 +1,199 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/aviary-dev/aviary/api/v1alpha1"
+	"github.com/aviary-dev/aviary/internal/rollout/plan"
+)
+
+// apply makes the cluster match the plan: ReplicaSet sizes, history, Service selectors, then
+// the status (last, so that a status only ever describes changes already made), then Events.
+func (r *Reconciler) apply(ctx context.Context, ro *v1alpha1.Rollout, p plan.Plan) error {
+	if err := r.stampScaleDownDeadlines(ctx, ro, p.ScaleDownAt); err != nil {
+		return err
+	}
+	if err := r.scaleReplicaSets(ctx, ro, p); err != nil {
+		return err
+	}
+	if err := r.deleteReplicaSets(ctx, ro, p.Delete); err != nil {
+		return err
+	}
+	if err := r.switchServices(ctx, ro, p.Selectors); err != nil {
+		return err
+	}
+	if err := r.writeStatus(ctx, ro, p.Status); err != nil {
+		return err
+	}
+	for _, e := range p.Events {
+		r.Events.Event(ro, e.Type, e.Reason, e.Message)
+	}
+	return nil
+}
+
+func (r *Reconciler) scaleReplicaSets(ctx context.Context, ro *v1alpha1.Rollout, p plan.Plan) error {
+	if len(p.Replicas) == 0 {
+		return nil
+	}
+	owned, err := r.ownedReplicaSets(ctx, ro)
+	if err != nil {
+		return err
+	}
+	for _, rs := range owned {
+		want, ok := p.Replicas[rs.Name]
+		if !ok {
+			continue
+		}
+		if err := r.scale(ctx, ro, rs, want); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scale sets a ReplicaSet's size, recording spec.replicas of the Rollout beside it as Argo does.
+func (r *Reconciler) scale(ctx context.Context, ro *v1alpha1.Rollout, rs *appsv1.ReplicaSet, want int32) error {
+	have := int32(0)
+	if rs.Spec.Replicas != nil {
+		have = *rs.Spec.Replicas
+	}
+	desired := fmt.Sprint(ro.Spec.ReplicasOrDefault())
+	if have == want && rs.Annotations[v1alpha1.DesiredReplicasAnnotation] == desired {
+		return nil
+	}
+	patch := client.MergeFromWithOptions(rs.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	rs.Spec.Replicas = &want
+	if rs.Annotations == nil {
+		rs.Annotations = map[string]string{}
+	}
+	rs.Annotations[v1alpha1.DesiredReplicasAnnotation] = desired
+	if err := r.Client.Patch(ctx, rs, patch); err != nil {
+		return fmt.Errorf("scaling ReplicaSet %q to %d: %w", rs.Name, want, err)
+	}
+	if have != want {
+		direction := "up"
+		if want < have {
+			direction = "down"
+		}
+		r.Events.Event(ro, corev1.EventTypeNormal, plan.ReasonScalingReplicaSet,
+			fmt.Sprintf("Scaled %s ReplicaSet %s (revision %d) from %d to %d", direction, rs.Name, plan.RevisionOf(rs), have, want))
+	}
+	return nil
+}
+
+// stampScaleDownDeadlines writes (or, for a nil time, removes) the scale-down-deadline
+// annotation, which carries a delay across reconciles and controller restarts.
+func (r *Reconciler) stampScaleDownDeadlines(ctx context.Context, ro *v1alpha1.Rollout, deadlines map[string]*time.Time) error {
+	for name, at := range deadlines {
+		rs := &appsv1.ReplicaSet{}
+		if err := r.Client.Get(ctx, types.NamespacedName{Namespace: ro.Namespace, Name: name}, rs); err != nil {
+			return client.IgnoreNotFound(err)
+		}
+		patch := client.MergeFrom(rs.DeepCopy())
+		if at == nil {
+			if _, ok := rs.Annotations[v1alpha1.ScaleDownDeadlineAnnotation]; !ok {
+				continue
+			}
+			delete(rs.Annotations, v1alpha1.ScaleDownDeadlineAnnotation)
+		} else {
+			if rs.Annotations == nil {
+				rs.Annotations = map[string]string{}
+			}
+			rs.Annotations[v1alpha1.ScaleDownDeadlineAnnotation] = at.UTC().Format(time.RFC3339)
+		}
+		if err := r.Client.Patch(ctx, rs, patch); err != nil {
+			return fmt.Errorf("setting the scale-down deadline of ReplicaSet %q: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (r *Reconciler) deleteReplicaSets(ctx context.Context, ro *v1alpha1.Rollout, names []string) error {
+	for _, name := range names {
+		rs := &appsv1.ReplicaSet{}
+		rs.Namespace, rs.Name = ro.Namespace, name
+		if err := r.Client.Delete(ctx, rs); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("deleting old ReplicaSet %q: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// switchServices points each Service at a pod-template hash, marking it as managed so the
+// selector can be given back when the Rollout goes away.
+func (r *Reconciler) switchServices(ctx context.Context, ro *v1alpha1.Rollout, selectors map[string]string) error {
+	for name, hash := range selectors {
+		svc := &corev1.Service{}
+		if err := r.Client.Get(ctx, types.NamespacedName{Namespace: ro.Namespace, Name: name}, svc); err != nil {
+			return fmt.Errorf("reading Service %q: %w", name, err)
+		}
+		from := svc.Spec.Selector[v1alpha1.PodTemplateHashLabel]
+		if from == hash && svc.Annotations[v1alpha1.ManagedByRolloutsAnnotation] == ro.Name {
+			continue
+		}
+		patch := client.MergeFromWithOptions(svc.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		if svc.Spec.Selector == nil {
+			svc.Spec.Selector = map[string]string{}
+		}
+		svc.Spec.Selector[v1alpha1.PodTemplateHashLabel] = hash
+		if svc.Annotations == nil {
+			svc.Annotations = map[string]string{}
+		}
+		svc.Annotations[v1alpha1.ManagedByRolloutsAnnotation] = ro.Name
+		if err := r.Client.Patch(ctx, svc, patch); err != nil {
+			return fmt.Errorf("switching Service %q to %s: %w", name, hash, err)
+		}
+		if from != hash {
+			r.Events.Event(ro, corev1.EventTypeNormal, plan.ReasonSwitchService,
+				fmt.Sprintf("Switched selector for service '%s' from '%s' to '%s'", name, from, hash))
+		}
+	}
+	return nil
+}
+
+// writeStatus patches the status when it changed, with optimistic locking: a status written
+// by the CLI (promote, abort) in the meantime makes this reconcile start over instead of being
+// overwritten.
+func (r *Reconciler) writeStatus(ctx context.Context, ro *v1alpha1.Rollout, status v1alpha1.RolloutStatus) error {
+	if equality.Semantic.DeepEqual(ro.Status, status) {
+		return nil
+	}
+	patch := client.MergeFromWithOptions(ro.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	ro.Status = status
+	err := r.Client.Status().Patch(ctx, ro, patch)
+	if apierrors.IsConflict(err) {
+		return fmt.Errorf("rollout changed while reconciling, retrying: %w", err)
+	}
+	return err
+}
+
+// releaseServices gives back the Services a deleted Rollout managed: the pod-template hash
+// comes off their selectors, so they select every pod of the app again.
+func (r *Reconciler) releaseServices(ctx context.Context, key types.NamespacedName) error {
+	var list corev1.ServiceList
+	if err := r.Client.List(ctx, &list, client.InNamespace(key.Namespace)); err != nil {
+		return err
+	}
+	var errs []error
+	for i := range list.Items {
+		svc := &list.Items[i]
+		if svc.Annotations[v1alpha1.ManagedByRolloutsAnnotation] != key.Name {
+			continue
+		}
+		patch := client.MergeFrom(svc.DeepCopy())
+		delete(svc.Spec.Selector, v1alpha1.PodTemplateHashLabel)
+		delete(svc.Annotations, v1alpha1.ManagedByRolloutsAnnotation)
+		errs = append(errs, r.Client.Patch(ctx, svc, patch))
+	}
+	return errors.Join(errs...)
+}

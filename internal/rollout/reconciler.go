@@ -1,0 +1,230 @@
+// Package rollout reconciles Rollouts: it observes the Rollout and what it owns, plans the
+// desired state with the pure functions of package plan, and applies the difference.
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+
+	"github.com/aviary-dev/aviary/api/v1alpha1"
+	"github.com/aviary-dev/aviary/internal/rollout/plan"
+)
+
+// EventSink records a Kubernetes Event about a Rollout (and counts it in metrics).
+type EventSink interface {
+	Event(ro *v1alpha1.Rollout, eventType, reason, message string)
+}
+
+// ReconcileObserver is told how long each reconcile took and whether it failed.
+type ReconcileObserver interface {
+	ObserveReconcile(ro client.ObjectKey, took time.Duration, err error)
+}
+
+// Reconciler reconciles Rollouts.
+type Reconciler struct {
+	Client  client.Client
+	Events  EventSink
+	Metrics ReconcileObserver
+	Clock   clock.PassiveClock
+	// InstanceID, when set, limits the controller to objects labelled with it.
+	InstanceID string
+	// Workers is the number of Rollouts reconciled at once.
+	Workers int
+}
+
+// SetupWithManager registers the reconciler and its watches.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &appsv1.ReplicaSet{}, ownerIndex, ownerUID); err != nil {
+		return fmt.Errorf("indexing ReplicaSets by owner: %w", err)
+	}
+	workers := r.Workers
+	if workers <= 0 {
+		workers = 10
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.Rollout{}).
+		Owns(&appsv1.ReplicaSet{}).
+		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsForService)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
+		Complete(r)
+}
+
+// Reconcile brings one Rollout one step closer to its desired state. It is safe to run at any
+// moment: it reads the world, plans, and applies only differences.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
+	start := r.Clock.Now()
+	if r.Metrics != nil {
+		defer func() { r.Metrics.ObserveReconcile(req.NamespacedName, r.Clock.Since(start), err) }()
+	}
+	ro := &v1alpha1.Rollout{}
+	if err := r.Client.Get(ctx, req.NamespacedName, ro); err != nil {
+		if apierrors.IsNotFound(err) {
+			return ctrl.Result{}, r.releaseServices(ctx, req.NamespacedName)
+		}
+		return ctrl.Result{}, err
+	}
+	if ro.DeletionTimestamp != nil || !r.ours(ro) {
+		return ctrl.Result{}, nil
+	}
+	p, err := r.plan(ctx, ro)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.apply(ctx, ro, p); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: p.RequeueAfter}, nil
+}
+
+// ours: the Rollout belongs to this controller's --instance-id (or to none, without one).
+func (r *Reconciler) ours(ro *v1alpha1.Rollout) bool {
+	return ro.Labels[v1alpha1.InstanceIDLabel] == r.InstanceID
+}
+
+// plan observes the world and decides; the only write it does is creating the new
+// ReplicaSet, since planning needs it to exist.
+func (r *Reconciler) plan(ctx context.Context, ro *v1alpha1.Rollout) (plan.Plan, error) {
+	now := metav1.NewTime(r.Clock.Now())
+	if msg, err := r.resolveTemplate(ctx, ro); err != nil || msg != "" {
+		return plan.InvalidSpec(ro, msg, now), err
+	}
+	services, err := r.services(ctx, ro)
+	if err != nil {
+		return plan.Plan{}, err
+	}
+	if msg := plan.Invalid(ro, services); msg != "" {
+		return plan.InvalidSpec(ro, msg, now), nil
+	}
+	owned, err := r.ownedReplicaSets(ctx, ro)
+	if err != nil {
+		return plan.Plan{}, err
+	}
+	newRS, err := r.ensureNewReplicaSet(ctx, ro, owned)
+	if err != nil {
+		return plan.Plan{}, err
+	}
+	o := plan.Observed{Rollout: ro, NewRS: newRS, Services: services, Now: now.Time}
+	sortRoles(&o, owned)
+	if ro.Spec.Strategy.BlueGreen != nil {
+		return plan.BlueGreen(o), nil
+	}
+	return plan.Canary(o), nil
+}
+
+// resolveTemplate fills spec.template from a workloadRef, in memory. A message means the
+// reference cannot be used.
+func (r *Reconciler) resolveTemplate(ctx context.Context, ro *v1alpha1.Rollout) (string, error) {
+	ref := ro.Spec.WorkloadRef
+	if ref == nil {
+		return "", nil
+	}
+	if ref.Kind != "" && ref.Kind != "Deployment" {
+		return fmt.Sprintf("spec.workloadRef.kind %q is not supported: reference a Deployment", ref.Kind), nil
+	}
+	d := &appsv1.Deployment{}
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: ref.Name}, d)
+	if apierrors.IsNotFound(err) {
+		return fmt.Sprintf("spec.workloadRef: Deployment %q not found in namespace %q", ref.Name, ro.Namespace), nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading workloadRef Deployment %q: %w", ref.Name, err)
+	}
+	ro.Spec.Template = d.Spec.Template.DeepCopy()
+	if ro.Spec.Selector == nil {
+		ro.Spec.Selector = d.Spec.Selector.DeepCopy()
+	}
+	return "", nil
+}
+
+// ensureNewReplicaSet finds or creates the ReplicaSet of the current template. A returning
+// template (undo) reuses its old ReplicaSet under a new revision number.
+func (r *Reconciler) ensureNewReplicaSet(ctx context.Context, ro *v1alpha1.Rollout, owned []*appsv1.ReplicaSet) (*appsv1.ReplicaSet, error) {
+	var maxRevision int64
+	for _, rs := range owned {
+		maxRevision = max(maxRevision, plan.RevisionOf(rs))
+	}
+	for _, rs := range owned {
+		if !sameTemplate(rs, ro.Spec.Template) {
+			continue
+		}
+		if plan.RevisionOf(rs) < maxRevision {
+			return r.bumpRevision(ctx, rs, maxRevision+1)
+		}
+		return rs, nil
+	}
+	hash := PodTemplateHash(ro.Spec.Template, ro.Status.CollisionCount)
+	rs := newReplicaSet(ro, hash, maxRevision+1)
+	err := r.Client.Create(ctx, rs)
+	if apierrors.IsAlreadyExists(err) {
+		return nil, r.recordCollision(ctx, ro, rs.Name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("creating ReplicaSet %q: %w", rs.Name, err)
+	}
+	r.Events.Event(ro, corev1.EventTypeNormal, plan.ReasonNewReplicaSetCreated,
+		fmt.Sprintf("Created ReplicaSet %s (revision %d)", rs.Name, maxRevision+1))
+	return rs, nil
+}
+
+func (r *Reconciler) bumpRevision(ctx context.Context, rs *appsv1.ReplicaSet, revision int64) (*appsv1.ReplicaSet, error) {
+	patch := client.MergeFrom(rs.DeepCopy())
+	rs.Annotations[v1alpha1.RevisionAnnotation] = fmt.Sprint(revision)
+	if err := r.Client.Patch(ctx, rs, patch); err != nil {
+		return nil, fmt.Errorf("moving ReplicaSet %q to revision %d: %w", rs.Name, revision, err)
+	}
+	return rs, nil
+}
+
+// errCollision asks for a new reconcile after the collision count moved.
+var errCollision = errors.New("pod-template hash collision; retrying with a new collision count")
+
+// recordCollision handles a ReplicaSet name taken by another template (a hash collision, or
+// a ReplicaSet we do not own): bump status.collisionCount so the next hash differs.
+func (r *Reconciler) recordCollision(ctx context.Context, ro *v1alpha1.Rollout, name string) error {
+	patch := client.MergeFromWithOptions(ro.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	n := int32(1)
+	if ro.Status.CollisionCount != nil {
+		n = *ro.Status.CollisionCount + 1
+	}
+	ro.Status.CollisionCount = &n
+	if err := r.Client.Status().Patch(ctx, ro, patch); err != nil {
+		return err
+	}
+	return fmt.Errorf("ReplicaSet %q exists with another template: %w", name, errCollision)
+}
+
+// rolloutsForService maps a Service event to the Rollouts that name it or manage it, so that
+// creating a missing Service, or someone editing a managed selector, is noticed.
+func (r *Reconciler) rolloutsForService(ctx context.Context, obj client.Object) []ctrl.Request {
+	var list v1alpha1.RolloutList
+	if err := r.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace())); err != nil {
+		return nil
+	}
+	var out []ctrl.Request
+	for i := range list.Items {
+		ro := &list.Items[i]
+		for _, ref := range plan.ServiceRefs(ro) {
+			if ref.Name == obj.GetName() {
+				out = append(out, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: ro.Namespace, Name: ro.Name}})
+				break
+			}
+		}
+	}
+	if owner := obj.GetAnnotations()[v1alpha1.ManagedByRolloutsAnnotation]; owner != "" {
+		out = append(out, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: owner}})
+	}
+	return out
+}
