@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -235,6 +236,7 @@ func scaleBasicCanary(p *Plan, o Observed, weight int32) bool {
 	total := o.Rollout.Spec.ReplicasOrDefault()
 	surge, unavailable := surgeAndUnavailable(o)
 	others := o.others()
+	slices.Reverse(others) // the replica math retires the oldest first
 	in := replicas.BasicCanaryInput{
 		Replicas: total, Weight: weight, MaxSurge: surge, MaxUnavailable: unavailable,
 		Canary: countsOf(o.NewRS),
