@@ -15,9 +15,10 @@ build: ## Compile every package.
 	go build ./...
 
 .PHONY: generate
-generate: ## Regenerate deepcopy functions and CRDs from the API types.
+generate: ## Regenerate deepcopy functions and CRDs from the API types, and RBAC from the +kubebuilder:rbac markers.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	$(CONTROLLER_GEN) crd:generateEmbeddedObjectMeta=true paths=./api/... output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) rbac:roleName=aviary-controller paths=./internal/... output:rbac:artifacts:config=config/rbac
 
 .PHONY: verify-generate
 verify-generate: generate ## Fail when checked-in generated files differ from a fresh generation.
@@ -42,7 +43,7 @@ test-unit: ## Unit tests only: no control plane needed.
 .PHONY: test-integration
 test-integration: ## Integration tests against a real kube-apiserver and etcd.
 	assets=$$(hack/controlplane/build.sh | tail -n 1); \
-	KUBEBUILDER_ASSETS="$$assets" go test -count=1 -timeout 20m ./test/integration/...
+	KUBEBUILDER_ASSETS="$$assets" go test -count=1 -timeout 30m ./test/integration/... ./internal/controller/...
 
 .PHONY: test
 test: verify-generate lint test-unit test-integration ## Everything CI runs.
