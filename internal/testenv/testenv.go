@@ -1,5 +1,7 @@
 // Package testenv starts a real kube-apiserver and etcd (built by `make controlplane`) with
-// Aviary's CRDs installed, for integration tests.
+// Aviary's CRDs installed, for integration tests. With WithControllerManager it also runs the
+// real kube-controller-manager, and StartPodFixture stands in for a kubelet so that the
+// ReplicaSets a controller creates get pods that run and become ready.
 package testenv
 
 import (
@@ -8,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -18,12 +21,35 @@ import (
 	"github.com/aviary-dev/aviary/api/v1alpha1"
 )
 
-// Env is a running API server with a client for it.
+// Env is a running API server with a client for it, and optionally a kube-controller-manager.
 type Env struct {
 	Config *rest.Config
 	Client client.Client
 	Scheme *k8sruntime.Scheme
-	env    *envtest.Environment
+
+	env *envtest.Environment
+	kcm *controllerManager
+
+	// workDir holds files shared with kube-controller-manager (kubeconfig, service-account key,
+	// log). It is "" without WithControllerManager.
+	workDir  string
+	mu       sync.Mutex
+	keepLogs bool
+}
+
+// Option changes what Start starts.
+type Option func(*options)
+
+type options struct {
+	controllerManager bool
+}
+
+// WithControllerManager also starts kube-controller-manager from KUBEBUILDER_ASSETS with the
+// controllers that turn ReplicaSets and Deployments into pods, collect garbage, finalize
+// namespaces and create ServiceAccounts. Nothing schedules or runs those pods: see
+// StartPodFixture.
+func WithControllerManager() Option {
+	return func(o *options) { o.controllerManager = true }
 }
 
 // RepoRoot is the repository's top directory, found from this source file.
@@ -33,14 +59,23 @@ func RepoRoot() string {
 }
 
 // Start starts etcd and kube-apiserver from KUBEBUILDER_ASSETS and installs the CRDs in
-// config/crd/bases. Stop the returned Env when done.
-func Start() (*Env, error) {
+// config/crd/bases; with WithControllerManager, kube-controller-manager too. Stop the returned
+// Env when done.
+func Start(opts ...Option) (*Env, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
 		return nil, errors.New("KUBEBUILDER_ASSETS is not set: run `make test-integration`, or " +
 			"export KUBEBUILDER_ASSETS=$(make -s controlplane | tail -n 1) before `go test`")
 	}
-	for _, bin := range []string{"etcd", "kube-apiserver"} {
+	bins := []string{"etcd", "kube-apiserver"}
+	if o.controllerManager {
+		bins = append(bins, "kube-controller-manager")
+	}
+	for _, bin := range bins {
 		if _, err := os.Stat(filepath.Join(assets, bin)); err != nil {
 			return nil, fmt.Errorf("KUBEBUILDER_ASSETS=%s has no %s: run `make controlplane`: %w", assets, bin, err)
 		}
@@ -53,23 +88,92 @@ func Start() (*Env, error) {
 	if err := v1alpha1.AddToScheme(scheme); err != nil {
 		return nil, err
 	}
-	env := &envtest.Environment{
+	e := &Env{Scheme: scheme}
+	e.env = &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: assets,
 		Scheme:                scheme,
 	}
-	cfg, err := env.Start()
-	if err != nil {
-		return nil, fmt.Errorf("starting kube-apiserver and etcd from %s: %w", assets, err)
+	var saKey string
+	if o.controllerManager {
+		dir, err := os.MkdirTemp("", "aviary-testenv-")
+		if err != nil {
+			return nil, err
+		}
+		e.workDir = dir
+		// The API server verifies and signs service-account tokens with a key we generate, so
+		// that kube-controller-manager can be given the same key without relying on the file
+		// names envtest uses inside its own certificate directory.
+		if saKey, err = writeServiceAccountKey(dir); err != nil {
+			_ = os.RemoveAll(dir)
+			return nil, err
+		}
+		e.env.ControlPlane.GetAPIServer().Configure().
+			Set("service-account-key-file", saKey).
+			Set("service-account-signing-key-file", saKey)
 	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
+
+	cfg, err := e.env.Start()
 	if err != nil {
-		_ = env.Stop()
+		// envtest leaves etcd and the API server running when a later start-up step (such as
+		// installing the CRDs) fails; stop them, or they outlive the test run.
+		stopErr := e.env.Stop()
+		e.removeWorkDir()
+		return nil, errors.Join(fmt.Errorf("starting kube-apiserver and etcd from %s: %w", assets, err), stopErr)
+	}
+	e.Config = cfg
+	if e.Client, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
+		_ = e.Stop()
 		return nil, err
 	}
-	return &Env{Config: cfg, Client: c, Scheme: scheme, env: env}, nil
+	if o.controllerManager {
+		if e.kcm, err = e.startControllerManager(filepath.Join(assets, "kube-controller-manager"), saKey); err != nil {
+			e.KeepLogs()
+			return nil, errors.Join(err, e.Stop())
+		}
+	}
+	return e, nil
 }
 
-// Stop stops the API server and etcd.
-func (e *Env) Stop() error { return e.env.Stop() }
+// ControllerManagerLog is the path of kube-controller-manager's log file, or "" when it was not
+// started. The file is removed by Stop unless KeepLogs was called.
+func (e *Env) ControllerManagerLog() string {
+	if e.workDir == "" {
+		return ""
+	}
+	return filepath.Join(e.workDir, controllerManagerLogName)
+}
+
+// KeepLogs makes Stop leave kube-controller-manager's log (and its working directory) in place,
+// for a failed run to be inspected.
+func (e *Env) KeepLogs() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.keepLogs = true
+}
+
+// Stop stops kube-controller-manager (if started), then the API server and etcd.
+func (e *Env) Stop() error {
+	var errs []error
+	if e.kcm != nil {
+		if err := e.kcm.stop(); err != nil {
+			errs = append(errs, err)
+		}
+		e.kcm = nil
+	}
+	if err := e.env.Stop(); err != nil {
+		errs = append(errs, err)
+	}
+	e.removeWorkDir()
+	return errors.Join(errs...)
+}
+
+func (e *Env) removeWorkDir() {
+	e.mu.Lock()
+	keep := e.keepLogs
+	e.mu.Unlock()
+	if e.workDir != "" && !keep {
+		_ = os.RemoveAll(e.workDir)
+	}
+}
