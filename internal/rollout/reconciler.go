@@ -35,10 +35,13 @@ type ReconcileObserver interface {
 
 // Reconciler reconciles Rollouts.
 type Reconciler struct {
-	Client  client.Client
-	Events  EventSink
-	Metrics ReconcileObserver
-	Clock   clock.PassiveClock
+	Client client.Client
+	// APIReader reads around the cache, for the few decisions a stale cache would get wrong
+	// (whether a ReplicaSet we just created exists). Defaults to Client.
+	APIReader client.Reader
+	Events    EventSink
+	Metrics   ReconcileObserver
+	Clock     clock.PassiveClock
 	// InstanceID, when set, limits the controller to objects labelled with it.
 	InstanceID string
 	// Workers is the number of Rollouts reconciled at once.
@@ -62,19 +65,23 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Complete(r)
 }
 
+// conflictRetry is how soon a reconcile that lost a write race runs again.
+const conflictRetry = 200 * time.Millisecond
+
 // Reconcile brings one Rollout one step closer to its desired state. It is safe to run at any
 // moment: it reads the world, plans, and applies only differences.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
 	start := r.Clock.Now()
-	if r.Metrics != nil {
-		defer func() { r.Metrics.ObserveReconcile(req.NamespacedName, r.Clock.Since(start), err) }()
-	}
 	ro := &v1alpha1.Rollout{}
 	if err := r.Client.Get(ctx, req.NamespacedName, ro); err != nil {
 		if apierrors.IsNotFound(err) {
+			// Gone: give its Services back, and report no metrics for it.
 			return ctrl.Result{}, r.releaseServices(ctx, req.NamespacedName)
 		}
 		return ctrl.Result{}, err
+	}
+	if r.Metrics != nil {
+		defer func() { r.Metrics.ObserveReconcile(req.NamespacedName, r.Clock.Since(start), err) }()
 	}
 	if ro.DeletionTimestamp != nil || !r.ours(ro) {
 		return ctrl.Result{}, nil
@@ -84,6 +91,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		return ctrl.Result{}, err
 	}
 	if err := r.apply(ctx, ro, p); err != nil {
+		if apierrors.IsConflict(err) {
+			// Someone (the CLI, the ReplicaSet controller) wrote in between: plan again from
+			// fresh state, without logging an error for an ordinary race.
+			return ctrl.Result{RequeueAfter: conflictRetry}, nil
+		}
 		return ctrl.Result{}, err
 	}
 	return ctrl.Result{RequeueAfter: p.RequeueAfter}, nil
@@ -149,15 +161,18 @@ func (r *Reconciler) resolveTemplate(ctx context.Context, ro *v1alpha1.Rollout) 
 	return "", nil
 }
 
-// ensureNewReplicaSet finds or creates the ReplicaSet of the current template. A returning
-// template (undo) reuses its old ReplicaSet under a new revision number.
+// ensureNewReplicaSet finds or creates the ReplicaSet of the current template. ReplicaSets are
+// known by their pod-template hash: the API server defaults the pod template of a ReplicaSet
+// but not the one inside a Rollout, so the templates themselves cannot be compared. A
+// returning template (undo) reuses its old ReplicaSet under a new revision number.
 func (r *Reconciler) ensureNewReplicaSet(ctx context.Context, ro *v1alpha1.Rollout, owned []*appsv1.ReplicaSet) (*appsv1.ReplicaSet, error) {
 	var maxRevision int64
 	for _, rs := range owned {
 		maxRevision = max(maxRevision, plan.RevisionOf(rs))
 	}
+	hash := PodTemplateHash(ro.Spec.Template, ro.Status.CollisionCount)
 	for _, rs := range owned {
-		if !sameTemplate(rs, ro.Spec.Template) {
+		if plan.HashOf(rs) != hash {
 			continue
 		}
 		if plan.RevisionOf(rs) < maxRevision {
@@ -165,11 +180,10 @@ func (r *Reconciler) ensureNewReplicaSet(ctx context.Context, ro *v1alpha1.Rollo
 		}
 		return rs, nil
 	}
-	hash := PodTemplateHash(ro.Spec.Template, ro.Status.CollisionCount)
 	rs := newReplicaSet(ro, hash, maxRevision+1)
 	err := r.Client.Create(ctx, rs)
 	if apierrors.IsAlreadyExists(err) {
-		return nil, r.recordCollision(ctx, ro, rs.Name)
+		return r.existingReplicaSet(ctx, ro, rs.Name)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("creating ReplicaSet %q: %w", rs.Name, err)
@@ -186,6 +200,24 @@ func (r *Reconciler) bumpRevision(ctx context.Context, rs *appsv1.ReplicaSet, re
 		return nil, fmt.Errorf("moving ReplicaSet %q to revision %d: %w", rs.Name, revision, err)
 	}
 	return rs, nil
+}
+
+// existingReplicaSet handles a name that is already taken. Usually it is our own ReplicaSet,
+// created by an earlier reconcile and not yet in the cache; a ReplicaSet someone else controls
+// is a collision.
+func (r *Reconciler) existingReplicaSet(ctx context.Context, ro *v1alpha1.Rollout, name string) (*appsv1.ReplicaSet, error) {
+	reader := r.APIReader
+	if reader == nil {
+		reader = r.Client
+	}
+	rs := &appsv1.ReplicaSet{}
+	if err := reader.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: name}, rs); err != nil {
+		return nil, fmt.Errorf("reading ReplicaSet %q: %w", name, err)
+	}
+	if metav1.IsControlledBy(rs, ro) {
+		return rs, nil
+	}
+	return nil, r.recordCollision(ctx, ro, name)
 }
 
 // errCollision asks for a new reconcile after the collision count moved.

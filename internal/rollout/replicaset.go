@@ -8,7 +8,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/utils/ptr"
@@ -65,18 +64,4 @@ func newReplicaSet(ro *v1alpha1.Rollout, hash string, revision int64) *appsv1.Re
 			Template:        *template,
 		},
 	}
-}
-
-// sameTemplate: the ReplicaSet runs the Rollout's template (ignoring the hash label).
-func sameTemplate(rs *appsv1.ReplicaSet, template *corev1.PodTemplateSpec) bool {
-	a := rs.Spec.Template.DeepCopy()
-	delete(a.Labels, v1alpha1.PodTemplateHashLabel)
-	if len(a.Labels) == 0 {
-		a.Labels = nil
-	}
-	b := template.DeepCopy()
-	if len(b.Labels) == 0 {
-		b.Labels = nil
-	}
-	return equality.Semantic.DeepEqual(a, b)
 }

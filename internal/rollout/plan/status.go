@@ -76,6 +76,8 @@ func progressCondition(p *Plan, o Observed, before *v1alpha1.RolloutStatus) {
 	}
 	cond := findCondition(st, v1alpha1.RolloutProgressing)
 	if cond != nil && cond.Reason == ReasonProgressDeadlineCond && !madeProgress(before, st) {
+		// Still stuck. progressDeadlineAbort may have been switched on since.
+		st.Abort = st.Abort || o.Rollout.Spec.ProgressDeadlineAbort
 		return
 	}
 	if cond == nil || cond.Reason != ReasonReplicaSetUpdated || madeProgress(before, st) {
