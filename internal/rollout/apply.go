@@ -29,7 +29,13 @@ func (r *Reconciler) apply(ctx context.Context, ro *v1alpha1.Rollout, p plan.Pla
 	if err := r.deleteReplicaSets(ctx, ro, p.Delete); err != nil {
 		return err
 	}
+	if err := r.syncRoleMetadata(ctx, ro, p); err != nil {
+		return err
+	}
 	if err := r.switchServices(ctx, ro, p.Selectors); err != nil {
+		return err
+	}
+	if err := r.deletePods(ctx, ro, p.DeletePods); err != nil {
 		return err
 	}
 	if err := r.writeStatus(ctx, ro, p.Status); err != nil {

@@ -15,9 +15,11 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
 	"github.com/aviary-dev/aviary/internal/rollout/plan"
@@ -61,6 +63,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&v1alpha1.Rollout{}).
 		Owns(&appsv1.ReplicaSet{}).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsForService)).
+		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsForDeployment),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
 		Complete(r)
 }
@@ -88,6 +92,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	}
 	p, err := r.plan(ctx, ro)
 	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.syncWorkload(ctx, ro, &p); err != nil {
 		return ctrl.Result{}, err
 	}
 	if err := r.apply(ctx, ro, p); err != nil {
@@ -130,6 +137,9 @@ func (r *Reconciler) plan(ctx context.Context, ro *v1alpha1.Rollout) (plan.Plan,
 	}
 	o := plan.Observed{Rollout: ro, NewRS: newRS, Services: services, Now: now.Time}
 	sortRoles(&o, owned)
+	if o.Pods, err = r.restartPods(ctx, ro, owned); err != nil {
+		return plan.Plan{}, err
+	}
 	if ro.Spec.Strategy.BlueGreen != nil {
 		return plan.BlueGreen(o), nil
 	}
@@ -181,6 +191,7 @@ func (r *Reconciler) ensureNewReplicaSet(ctx context.Context, ro *v1alpha1.Rollo
 		return rs, nil
 	}
 	rs := newReplicaSet(ro, hash, maxRevision+1)
+	decorateNewReplicaSet(ro, rs)
 	err := r.Client.Create(ctx, rs)
 	if apierrors.IsAlreadyExists(err) {
 		return r.existingReplicaSet(ctx, ro, rs.Name)

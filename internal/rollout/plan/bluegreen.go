@@ -32,8 +32,10 @@ func BlueGreen(o Observed) Plan {
 	}
 	scaleDownOld(&p, o)
 	pruneHistory(&p, o)
+	planRestart(&p, o)
 	finishStatus(&p, o)
 	st.Selector = activeSelector(o, st)
+	p.Metadata = RoleMetadata(o, p.Status)
 	return p
 }
 
@@ -121,7 +123,7 @@ func promotionAllowed(p *Plan, o Observed) bool {
 	bg := o.Rollout.Spec.Strategy.BlueGreen
 	st := &p.Status
 	switch {
-	case st.PromoteFull:
+	case st.PromoteFull, RollbackWithinWindow(o):
 		return true
 	case o.Rollout.Spec.Paused:
 		return false

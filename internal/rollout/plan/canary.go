@@ -25,7 +25,9 @@ func Canary(o Observed) Plan {
 	completeCanary(&p, o, reached)
 	canaryServices(&p, o)
 	pruneHistory(&p, o)
+	planRestart(&p, o)
 	finishStatus(&p, o)
+	p.Metadata = RoleMetadata(o, p.Status)
 	return p
 }
 
@@ -59,7 +61,7 @@ func beginRevision(p *Plan, o Observed, stepCount int) {
 	}
 	if stepCount > 0 {
 		index := int32(0)
-		if st.StableRS == newHash {
+		if st.StableRS == newHash || RollbackWithinWindow(o) {
 			index = int32(stepCount)
 		}
 		st.CurrentStepIndex = &index

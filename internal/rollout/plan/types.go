@@ -28,6 +28,8 @@ type Observed struct {
 	Services map[string]*corev1.Service
 	// Now is the reconcile's clock reading.
 	Now time.Time
+	// Pods are the Rollout's pods, read only while a restart (spec.restartAt) is pending.
+	Pods []RestartPod
 }
 
 // Plan is the desired state one reconcile moves towards.
@@ -39,6 +41,8 @@ type Plan struct {
 	ScaleDownAt map[string]*time.Time
 	// Delete names old ReplicaSets beyond revisionHistoryLimit.
 	Delete []string
+	// DeletePods are pods a restart deletes now, for their ReplicaSets to recreate.
+	DeletePods []RestartPod
 	// Selectors maps a Service name to the pod-template hash it must select.
 	Selectors map[string]string
 	// Status is the Rollout's new status.
@@ -48,6 +52,9 @@ type Plan struct {
 	// RequeueAfter asks for another reconcile after this long even if nothing changes
 	// (a timed pause, a scale-down delay, the progress deadline); zero means no timer.
 	RequeueAfter time.Duration
+	// Metadata is the ephemeral metadata each ReplicaSet (by name) should carry on its pod
+	// template and pods; a nil value removes what was applied before (see RoleMetadata).
+	Metadata map[string]*v1alpha1.PodTemplateMetadata
 }
 
 // Event is a Kubernetes Event to record about the Rollout.

@@ -64,6 +64,7 @@ func (w *world) observe() Observed {
 				Annotations: map[string]string{v1alpha1.RevisionAnnotation: fmt.Sprint(w.revision)}},
 			Spec: appsv1.ReplicaSetSpec{Replicas: ptr.To[int32](0)},
 		}
+		rs.CreationTimestamp = metav1.NewTime(w.now) // rollbackWindow goes by age
 		w.rss[w.version] = rs
 	}
 	o := Observed{Rollout: w.ro.DeepCopy(), NewRS: rs, Services: w.services, Now: w.now}

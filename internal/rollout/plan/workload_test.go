@@ -1,0 +1,55 @@
+package plan
+
+import (
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/aviary-dev/aviary/api/v1alpha1"
+)
+
+func TestWorkloadScale(t *testing.T) {
+	invalid := []v1alpha1.RolloutCondition{{Type: v1alpha1.InvalidSpec, Status: corev1.ConditionTrue}}
+	for _, tc := range []struct {
+		name      string
+		ref       *v1alpha1.ObjectRef
+		phase     v1alpha1.RolloutPhase
+		available int32
+		conds     []v1alpha1.RolloutCondition
+		current   int32
+		want      int32
+		ok        bool
+	}{
+		{name: "no workloadRef", phase: v1alpha1.RolloutPhaseHealthy, available: 3, current: 3},
+		{name: "never (default)", ref: &v1alpha1.ObjectRef{Name: "d"}, phase: v1alpha1.RolloutPhaseHealthy, available: 3, current: 3},
+		{name: "never", ref: &v1alpha1.ObjectRef{Name: "d", ScaleDown: "never"}, phase: v1alpha1.RolloutPhaseHealthy, available: 3, current: 3},
+		{name: "onsuccess while progressing", ref: &v1alpha1.ObjectRef{Name: "d", ScaleDown: "onsuccess"},
+			phase: v1alpha1.RolloutPhaseProgressing, available: 2, current: 3},
+		{name: "onsuccess once healthy", ref: &v1alpha1.ObjectRef{Name: "d", ScaleDown: "onsuccess"},
+			phase: v1alpha1.RolloutPhaseHealthy, available: 3, current: 3, want: 0, ok: true},
+		{name: "onsuccess already down", ref: &v1alpha1.ObjectRef{Name: "d", ScaleDown: "onsuccess"},
+			phase: v1alpha1.RolloutPhaseHealthy, available: 3, current: 0},
+		{name: "progressively, none available", ref: &v1alpha1.ObjectRef{Name: "d", ScaleDown: "progressively"},
+			phase: v1alpha1.RolloutPhaseProgressing, available: 0, current: 3},
+		{name: "progressively, one available", ref: &v1alpha1.ObjectRef{Name: "d", ScaleDown: "progressively"},
+			phase: v1alpha1.RolloutPhaseProgressing, available: 1, current: 3, want: 2, ok: true},
+		{name: "progressively, all available", ref: &v1alpha1.ObjectRef{Name: "d", ScaleDown: "progressively"},
+			phase: v1alpha1.RolloutPhaseHealthy, available: 3, current: 2, want: 0, ok: true},
+		{name: "progressively, surge pods", ref: &v1alpha1.ObjectRef{Name: "d", ScaleDown: "progressively"},
+			phase: v1alpha1.RolloutPhaseProgressing, available: 4, current: 1, want: 0, ok: true},
+		{name: "progressively never scales up again", ref: &v1alpha1.ObjectRef{Name: "d", ScaleDown: "progressively"},
+			phase: v1alpha1.RolloutPhaseProgressing, available: 1, current: 0},
+		{name: "invalid spec leaves it alone", ref: &v1alpha1.ObjectRef{Name: "d", ScaleDown: "onsuccess"},
+			phase: v1alpha1.RolloutPhaseHealthy, available: 3, conds: invalid, current: 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ro := &v1alpha1.Rollout{Spec: v1alpha1.RolloutSpec{Replicas: ptr.To[int32](3), WorkloadRef: tc.ref}}
+			st := &v1alpha1.RolloutStatus{Phase: tc.phase, AvailableReplicas: tc.available, Conditions: tc.conds}
+			got, ok := WorkloadScale(ro, st, tc.current)
+			if ok != tc.ok || (ok && got != tc.want) {
+				t.Fatalf("WorkloadScale = %d, %v; want %d, %v", got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
