@@ -3,7 +3,12 @@
 package app
 
 import (
+	"os"
+
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/aviary-dev/aviary/internal/cli"
 )
 
 // NewRootCommand returns the aviary command with every subcommand.
@@ -18,5 +23,6 @@ func NewRootCommand() *cobra.Command {
 		NewControllerCommand(),
 		NewVersionCommand(),
 	)
+	cli.AddCommands(root, cli.NewOptions(genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}))
 	return root
 }
