@@ -252,22 +252,31 @@ func (r *Reconciler) recordCollision(ctx context.Context, ro *v1alpha1.Rollout, 
 // rolloutsForService maps a Service event to the Rollouts that name it or manage it, so that
 // creating a missing Service, or someone editing a managed selector, is noticed.
 func (r *Reconciler) rolloutsForService(ctx context.Context, obj client.Object) []ctrl.Request {
+	out := r.rolloutsInNamespace(ctx, obj.GetNamespace(), func(ro *v1alpha1.Rollout) bool {
+		for _, ref := range plan.ServiceRefs(ro) {
+			if ref.Name == obj.GetName() {
+				return true
+			}
+		}
+		return false
+	})
+	if owner := obj.GetAnnotations()[v1alpha1.ManagedByRolloutsAnnotation]; owner != "" {
+		out = append(out, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: owner}})
+	}
+	return out
+}
+
+// rolloutsInNamespace lists the Rollouts of a namespace that match, as reconcile requests.
+func (r *Reconciler) rolloutsInNamespace(ctx context.Context, ns string, match func(*v1alpha1.Rollout) bool) []ctrl.Request {
 	var list v1alpha1.RolloutList
-	if err := r.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace())); err != nil {
+	if err := r.Client.List(ctx, &list, client.InNamespace(ns)); err != nil {
 		return nil
 	}
 	var out []ctrl.Request
 	for i := range list.Items {
-		ro := &list.Items[i]
-		for _, ref := range plan.ServiceRefs(ro) {
-			if ref.Name == obj.GetName() {
-				out = append(out, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: ro.Namespace, Name: ro.Name}})
-				break
-			}
+		if ro := &list.Items[i]; match(ro) {
+			out = append(out, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: ro.Namespace, Name: ro.Name}})
 		}
-	}
-	if owner := obj.GetAnnotations()[v1alpha1.ManagedByRolloutsAnnotation]; owner != "" {
-		out = append(out, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: owner}})
 	}
 	return out
 }

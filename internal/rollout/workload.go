@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -26,18 +25,9 @@ func referencesDeployment(ro *v1alpha1.Rollout, name string) bool {
 // rolloutsForDeployment maps a Deployment event to the Rollouts of its namespace whose
 // workloadRef names it, so that a new template (or the Deployment appearing) starts a rollout.
 func (r *Reconciler) rolloutsForDeployment(ctx context.Context, obj client.Object) []ctrl.Request {
-	var list v1alpha1.RolloutList
-	if err := r.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace())); err != nil {
-		return nil
-	}
-	var out []ctrl.Request
-	for i := range list.Items {
-		ro := &list.Items[i]
-		if referencesDeployment(ro, obj.GetName()) {
-			out = append(out, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: ro.Namespace, Name: ro.Name}})
-		}
-	}
-	return out
+	return r.rolloutsInNamespace(ctx, obj.GetNamespace(), func(ro *v1alpha1.Rollout) bool {
+		return referencesDeployment(ro, obj.GetName())
+	})
 }
 
 // syncWorkload records in the planned status the generation of the workloadRef Deployment

@@ -130,34 +130,8 @@ func promotionAllowed(p *Plan, o Observed) bool {
 	case bg.AutoPromotionEnabledOrDefault() && bg.AutoPromotionSeconds == 0:
 		return true
 	}
-	cond := pauseCondition(st, v1alpha1.PauseReasonBlueGreenPause)
-	if cond == nil {
-		if st.ControllerPause {
-			// The pause condition was removed with controllerPause still set: promoted.
-			st.ControllerPause = false
-			p.normal(ReasonResumed, "Rollout is resumed")
-			return true
-		}
-		st.PauseConditions = append(st.PauseConditions, v1alpha1.PauseCondition{
-			Reason: v1alpha1.PauseReasonBlueGreenPause, StartTime: metav1.NewTime(o.Now),
-		})
-		st.ControllerPause = true
-		p.normal(ReasonPaused, fmt.Sprintf("Rollout is paused (%s)", v1alpha1.PauseReasonBlueGreenPause))
-		if bg.AutoPromotionSeconds > 0 {
-			p.requeue(time.Duration(bg.AutoPromotionSeconds) * time.Second)
-		}
-		return false
-	}
-	if bg.AutoPromotionSeconds == 0 {
-		return false
-	}
-	if left := cond.StartTime.Add(time.Duration(bg.AutoPromotionSeconds) * time.Second).Sub(o.Now); left > 0 {
-		p.requeue(left)
-		return false
-	}
-	dropPauseCondition(st, v1alpha1.PauseReasonBlueGreenPause)
-	st.ControllerPause = len(st.PauseConditions) > 0
-	return true
+	wait := time.Duration(bg.AutoPromotionSeconds) * time.Second
+	return holdPause(p, o, v1alpha1.PauseReasonBlueGreenPause, wait, bg.AutoPromotionSeconds > 0)
 }
 
 // promoteBlueGreen switches the active Service to the new version; it becomes stable.

@@ -138,28 +138,33 @@ func stepDone(p *Plan, o Observed, step v1alpha1.CanaryStep, weight int32) bool 
 	return false
 }
 
-// pauseDone handles a pause step: it starts the pause, ends it when its time is up, and treats
-// a pause condition removed by promote (controllerPause still set) as done.
+// pauseDone handles a pause step; see holdPause.
 func pauseDone(p *Plan, o Observed, pause *v1alpha1.RolloutPause) bool {
+	d, timed := PauseDuration(pause)
+	return holdPause(p, o, v1alpha1.PauseReasonCanaryPauseStep, d, timed)
+}
+
+// holdPause runs a controller pause (a canary pause step, a blue-green wait for promotion):
+// the first call starts it and records why, a timed pause ends by itself after d, and a pause
+// condition removed by promote while controllerPause is still set counts as done. It reports
+// whether the pause is over.
+func holdPause(p *Plan, o Observed, reason v1alpha1.PauseReason, d time.Duration, timed bool) bool {
 	st := &p.Status
-	cond := pauseCondition(st, v1alpha1.PauseReasonCanaryPauseStep)
+	cond := pauseCondition(st, reason)
 	if cond == nil {
 		if st.ControllerPause {
 			st.ControllerPause = false
 			p.normal(ReasonResumed, "Rollout is resumed")
 			return true
 		}
-		st.PauseConditions = append(st.PauseConditions, v1alpha1.PauseCondition{
-			Reason: v1alpha1.PauseReasonCanaryPauseStep, StartTime: metav1.NewTime(o.Now),
-		})
+		st.PauseConditions = append(st.PauseConditions, v1alpha1.PauseCondition{Reason: reason, StartTime: metav1.NewTime(o.Now)})
 		st.ControllerPause = true
-		p.normal(ReasonPaused, fmt.Sprintf("Rollout is paused (%s)", v1alpha1.PauseReasonCanaryPauseStep))
-		if d, timed := PauseDuration(pause); timed {
+		p.normal(ReasonPaused, fmt.Sprintf("Rollout is paused (%s)", reason))
+		if timed {
 			p.requeue(d)
 		}
 		return false
 	}
-	d, timed := PauseDuration(pause)
 	if !timed {
 		return false
 	}
@@ -167,7 +172,7 @@ func pauseDone(p *Plan, o Observed, pause *v1alpha1.RolloutPause) bool {
 		p.requeue(left)
 		return false
 	}
-	dropPauseCondition(st, v1alpha1.PauseReasonCanaryPauseStep)
+	dropPauseCondition(st, reason)
 	st.ControllerPause = len(st.PauseConditions) > 0
 	return true
 }
