@@ -92,3 +92,16 @@ func TestControllerRejectsInvalidFlags(t *testing.T) {
 		t.Errorf("got %v, want an error about --loglevel", err)
 	}
 }
+
+func TestKubectlPluginRootCommand(t *testing.T) {
+	var out bytes.Buffer
+	root := NewRootCommand(AsKubectlPlugin())
+	root.SetOut(&out)
+	root.SetArgs([]string{"promote", "--help"})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "kubectl aviary promote ROLLOUT_NAME") {
+		t.Errorf("plugin help does not name `kubectl aviary`:\n%s", out.String())
+	}
+}
