@@ -141,7 +141,7 @@ func bindAddress(port int) string {
 }
 
 // NewManager creates the manager and registers the reconcilers, metrics, Events and probes.
-func NewManager(cfg *rest.Config, o *Options) (ctrl.Manager, error) {
+func NewManager(ctx context.Context, cfg *rest.Config, o *Options) (ctrl.Manager, error) {
 	scheme, err := NewScheme()
 	if err != nil {
 		return nil, err
@@ -150,7 +150,7 @@ func NewManager(cfg *rest.Config, o *Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the controller manager: %w", err)
 	}
-	if err := Setup(mgr, o); err != nil {
+	if err := Setup(ctx, mgr, o); err != nil {
 		return nil, err
 	}
 	return mgr, nil
@@ -158,7 +158,7 @@ func NewManager(cfg *rest.Config, o *Options) (ctrl.Manager, error) {
 
 // Setup registers on mgr the metrics (served on --metricsport), the Event sink, the rollout
 // reconciler and the health and readiness checks.
-func Setup(mgr ctrl.Manager, o *Options) error {
+func Setup(ctx context.Context, mgr ctrl.Manager, o *Options) error {
 	m := metrics.New(o.Version, rolloutExists(mgr.GetCache()))
 	if err := m.Register(ctrlmetrics.Registry); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
@@ -181,7 +181,7 @@ func Setup(mgr ctrl.Manager, o *Options) error {
 		InstanceID: o.InstanceID,
 		Workers:    o.RolloutThreads,
 	}
-	if err := r.SetupWithManager(mgr); err != nil {
+	if err := r.SetupWithManager(ctx, mgr); err != nil {
 		return fmt.Errorf("setting up the rollout reconciler: %w", err)
 	}
 
@@ -259,7 +259,7 @@ func Run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	mgr, err := NewManager(cfg, o)
+	mgr, err := NewManager(ctx, cfg, o)
 	if err != nil {
 		return err
 	}

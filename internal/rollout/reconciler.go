@@ -51,8 +51,8 @@ type Reconciler struct {
 }
 
 // SetupWithManager registers the reconciler and its watches.
-func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &appsv1.ReplicaSet{}, ownerIndex, ownerUID); err != nil {
+func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &appsv1.ReplicaSet{}, ownerIndex, ownerUID); err != nil {
 		return fmt.Errorf("indexing ReplicaSets by owner: %w", err)
 	}
 	workers := r.Workers

@@ -97,7 +97,7 @@ func (s *scene) startController() {
 		s.t.Fatal(err)
 	}
 	r := &rollout.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Events: s.events, Clock: clock.RealClock{}, Workers: 2}
-	if err := r.SetupWithManager(mgr); err != nil {
+	if err := r.SetupWithManager(s.t.Context(), mgr); err != nil {
 		s.t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(s.t.Context())
