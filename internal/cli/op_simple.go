@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
 )
@@ -30,18 +31,7 @@ func newAbortCommand(o *Options) *cobra.Command {
 			"fully revert the rollout.",
 		Example: "  # Abort a rollout\n  aviary abort guestbook",
 		Args:    opExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			t, err := o.opTarget()
-			if err != nil {
-				return err
-			}
-			ro := opRollout(t.ns, args[0])
-			if err := t.patchStatus(c.Context(), ro, []byte(abortPatch)); err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(o.Out, "rollout '%s' aborted\n", ro.Name)
-			return err
-		},
+		RunE:    fixedPatch[v1alpha1.Rollout](o, true, abortPatch, "rollout '%s' aborted"),
 	}
 }
 
@@ -61,18 +51,7 @@ func newRetryCommand(o *Options) *cobra.Command {
 		Short:   "Retry an aborted rollout",
 		Example: "  aviary retry rollout guestbook",
 		Args:    opExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			t, err := o.opTarget()
-			if err != nil {
-				return err
-			}
-			ro := opRollout(t.ns, args[0])
-			if err := t.patchStatus(c.Context(), ro, []byte(retryRolloutPatch)); err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(o.Out, "rollout '%s' retried\n", ro.Name)
-			return err
-		},
+		RunE:    fixedPatch[v1alpha1.Rollout](o, true, retryRolloutPatch, "rollout '%s' retried"),
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use:     "experiment EXPERIMENT_NAME",
@@ -80,18 +59,7 @@ func newRetryCommand(o *Options) *cobra.Command {
 		Short:   "Retry an experiment: clear its status so the controller starts it again",
 		Example: "  aviary retry experiment my-experiment",
 		Args:    opExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			t, err := o.opTarget()
-			if err != nil {
-				return err
-			}
-			ex := opNamed[v1alpha1.Experiment](t.ns, args[0])
-			if err := t.patchStatus(c.Context(), ex, []byte(retryExperimentPtc)); err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(o.Out, "experiment '%s' retried\n", ex.Name)
-			return err
-		},
+		RunE:    fixedPatch[v1alpha1.Experiment](o, true, retryExperimentPtc, "experiment '%s' retried"),
 	})
 	return cmd
 }
@@ -103,18 +71,7 @@ func newPauseCommand(o *Options) *cobra.Command {
 		Long:    "Set the rollout paused state to 'true'",
 		Example: "  # Pause a rollout\n  aviary pause guestbook",
 		Args:    opExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			t, err := o.opTarget()
-			if err != nil {
-				return err
-			}
-			ro := opRollout(t.ns, args[0])
-			if err := t.patchSpec(c.Context(), ro, []byte(pausePatch)); err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(o.Out, "rollout '%s' paused\n", ro.Name)
-			return err
-		},
+		RunE:    fixedPatch[v1alpha1.Rollout](o, false, pausePatch, "rollout '%s' paused"),
 	}
 }
 
@@ -183,36 +140,39 @@ func newTerminateCommand(o *Options) *cobra.Command {
 		Aliases: []string{"ar", "analysisruns"},
 		Short:   "Terminate an AnalysisRun",
 		Args:    opExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			t, err := o.opTarget()
-			if err != nil {
-				return err
-			}
-			ar := opNamed[v1alpha1.AnalysisRun](t.ns, args[0])
-			if err := t.patchSpec(c.Context(), ar, []byte(terminatePatch)); err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(o.Out, "analysisrun '%s' terminated\n", ar.Name)
-			return err
-		},
+		RunE:    fixedPatch[v1alpha1.AnalysisRun](o, false, terminatePatch, "analysisrun '%s' terminated"),
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use:     "experiment EXPERIMENT_NAME",
 		Aliases: []string{"exp", "experiments"},
 		Short:   "Terminate an Experiment",
 		Args:    opExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			t, err := o.opTarget()
-			if err != nil {
-				return err
-			}
-			ex := opNamed[v1alpha1.Experiment](t.ns, args[0])
-			if err := t.patchSpec(c.Context(), ex, []byte(terminatePatch)); err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(o.Out, "experiment '%s' terminated\n", ex.Name)
-			return err
-		},
+		RunE:    fixedPatch[v1alpha1.Experiment](o, false, terminatePatch, "experiment '%s' terminated"),
 	})
 	return cmd
+}
+
+// fixedPatch is the RunE of a one-field operation: it sends a fixed merge patch (to the status
+// subresource when status is set) to the object named by the only argument, then confirms with
+// said, e.g. "rollout '%s' paused".
+func fixedPatch[T any, P interface {
+	*T
+	client.Object
+}](o *Options, status bool, patch, said string) func(*cobra.Command, []string) error {
+	return func(c *cobra.Command, args []string) error {
+		t, err := o.opTarget()
+		if err != nil {
+			return err
+		}
+		obj := opNamed[T, P](t.ns, args[0])
+		send := t.patchSpec
+		if status {
+			send = t.patchStatus
+		}
+		if err := send(c.Context(), obj, []byte(patch)); err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(o.Out, said+"\n", obj.GetName())
+		return err
+	}
 }
