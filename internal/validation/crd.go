@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"sync"
 
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -56,10 +57,12 @@ type kind struct {
 	cel        *cel.Validator
 }
 
-// Load reads the CRDs embedded in the binary (config/crd/bases).
-func Load() (*CRDs, error) {
-	return LoadFS(crd.Bases, "bases")
-}
+// Load reads the CRDs embedded in the binary (config/crd/bases). Compiling their schemas and
+// CEL rules takes a good fraction of a second, and the result never changes, so it is done once
+// per process; the CRDs are only read afterwards.
+func Load() (*CRDs, error) { return loadEmbedded() }
+
+var loadEmbedded = sync.OnceValues(func() (*CRDs, error) { return LoadFS(crd.Bases, "bases") })
 
 // LoadFS reads every *.yaml CRD in dir of fsys.
 func LoadFS(fsys fs.FS, dir string) (*CRDs, error) {
