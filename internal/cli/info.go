@@ -6,6 +6,7 @@ package cli
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,8 +17,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/utils/ptr"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
+	"github.com/aviary-dev/aviary/internal/rollout/plan"
 )
 
 // Node and status glyphs, as Argo's CLI prints them.
@@ -219,28 +222,10 @@ func stepText(ro *v1alpha1.Rollout) string {
 // aborted (traffic is back on the stable version).
 func currentSetWeight(ro *v1alpha1.Rollout) int32 {
 	c := ro.Spec.Strategy.Canary
-	if c == nil {
+	if c == nil || ro.Status.Abort {
 		return 0
 	}
-	if ro.Status.Abort {
-		return 0
-	}
-	if len(c.Steps) == 0 {
-		return 100
-	}
-	idx := int32(0)
-	if ro.Status.CurrentStepIndex != nil {
-		idx = *ro.Status.CurrentStepIndex
-	}
-	if int(idx) >= len(c.Steps) {
-		return 100
-	}
-	for i := idx; i >= 0; i-- {
-		if w := c.Steps[i].SetWeight; w != nil {
-			return *w
-		}
-	}
-	return 0
+	return plan.WeightAt(c.Steps, ptr.Deref(ro.Status.CurrentStepIndex, 0))
 }
 
 // actualWeight is the share of traffic the canary gets. With traffic routing it is the weight
@@ -379,100 +364,6 @@ func buildReplicaSetView(rs *appsv1.ReplicaSet, tags []string, pods []corev1.Pod
 	}
 	sort.Slice(v.Pods, func(i, j int) bool { return v.Pods[i].Name < v.Pods[j].Name })
 	return v
-}
-
-// podStatus is the status kubectl prints for a pod (Running, Pending, ImagePullBackOff,
-// CrashLoopBackOff, Completed, Terminating, …) and Argo's icon for it.
-func podStatus(pod *corev1.Pod) (status, icon string) {
-	status = string(pod.Status.Phase)
-	if pod.Status.Reason != "" {
-		status = pod.Status.Reason
-	}
-	initializing := false
-	for i, cs := range pod.Status.InitContainerStatuses {
-		switch {
-		case cs.State.Terminated != nil && cs.State.Terminated.ExitCode == 0:
-			continue
-		case cs.State.Terminated != nil:
-			status = "Init:" + cs.State.Terminated.Reason
-			if cs.State.Terminated.Reason == "" {
-				status = fmt.Sprintf("Init:ExitCode:%d", cs.State.Terminated.ExitCode)
-			}
-		case cs.State.Waiting != nil && cs.State.Waiting.Reason != "" && cs.State.Waiting.Reason != "PodInitializing":
-			status = "Init:" + cs.State.Waiting.Reason
-		default:
-			status = fmt.Sprintf("Init:%d/%d", i, len(pod.Spec.InitContainers))
-		}
-		initializing = true
-		break
-	}
-	if !initializing {
-		for i := len(pod.Status.ContainerStatuses) - 1; i >= 0; i-- {
-			cs := pod.Status.ContainerStatuses[i]
-			switch {
-			case cs.State.Waiting != nil && cs.State.Waiting.Reason != "":
-				status = cs.State.Waiting.Reason
-			case cs.State.Terminated != nil && cs.State.Terminated.Reason != "":
-				status = cs.State.Terminated.Reason
-			case cs.State.Terminated != nil && cs.State.Terminated.Signal != 0:
-				status = fmt.Sprintf("Signal:%d", cs.State.Terminated.Signal)
-			case cs.State.Terminated != nil:
-				status = fmt.Sprintf("ExitCode:%d", cs.State.Terminated.ExitCode)
-			}
-		}
-	}
-	if pod.DeletionTimestamp != nil {
-		status = "Terminating"
-	}
-	switch status {
-	case "Running":
-		if podReady(pod) {
-			return status, glyphOK
-		}
-		return status, glyphProgressing
-	case "Succeeded", "Completed":
-		return status, glyphOK
-	case "Terminating", "ContainerCreating", "PodInitializing":
-		return status, glyphProgressing
-	case "Pending":
-		return status, glyphWaiting
-	case "Failed", "Error", "OOMKilled", "Evicted", "ContainerCannotRun":
-		return status, glyphBad
-	case "Unknown", "":
-		return "Unknown", glyphUnknown
-	}
-	if strings.HasPrefix(status, "Init:") {
-		return status, glyphProgressing
-	}
-	return status, glyphWarning
-}
-
-func podReady(pod *corev1.Pod) bool {
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
-}
-
-func buildPodView(pod *corev1.Pod, now time.Time) podView {
-	status, icon := podStatus(pod)
-	var ready, restarts int32
-	for _, cs := range pod.Status.ContainerStatuses {
-		if cs.Ready {
-			ready++
-		}
-		restarts += cs.RestartCount
-	}
-	return podView{
-		Name:     pod.Name,
-		Status:   status,
-		Icon:     icon,
-		Age:      humanAge(pod.CreationTimestamp, now),
-		Ready:    fmt.Sprintf("%d/%d", ready, len(pod.Spec.Containers)),
-		Restarts: restarts,
-	}
 }
 
 func buildAnalysisRunView(ar *v1alpha1.AnalysisRun, now time.Time) analysisRunView {
@@ -627,7 +518,7 @@ func buildRolloutView(objs rolloutObjects, now time.Time) rolloutView {
 					v.Images = append(v.Images, imageView{Image: img})
 				}
 				for _, t := range tags {
-					if !containsString(v.Images[i].Tags, t) {
+					if !slices.Contains(v.Images[i].Tags, t) {
 						v.Images[i].Tags = append(v.Images[i].Tags, t)
 					}
 				}
@@ -635,39 +526,4 @@ func buildRolloutView(objs rolloutObjects, now time.Time) rolloutView {
 		}
 	}
 	return v
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// listRow is one row of `list rollouts`.
-type listRow struct {
-	Namespace, Name, Strategy, Status, Step, SetWeight, Ready string
-	Desired, UpToDate, Available                              int32
-}
-
-func buildListRow(ro *v1alpha1.Rollout) listRow {
-	phase, _, _ := rolloutPhase(ro)
-	r := listRow{
-		Namespace: ro.Namespace, Name: ro.Name, Strategy: strategyName(ro), Status: phase,
-		Step: "-", SetWeight: "-", Desired: 1,
-		UpToDate: ro.Status.UpdatedReplicas, Available: ro.Status.AvailableReplicas,
-	}
-	if ro.Spec.Replicas != nil {
-		r.Desired = *ro.Spec.Replicas
-	}
-	r.Ready = fmt.Sprintf("%d/%d", ro.Status.ReadyReplicas, r.Desired)
-	if r.Strategy == "Canary" {
-		if s := stepText(ro); s != "" {
-			r.Step = s
-		}
-		r.SetWeight = strconv.Itoa(int(currentSetWeight(ro)))
-	}
-	return r
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -190,4 +191,30 @@ func formatListRow(cells []string, widths []int, all bool) string {
 		}
 	}
 	return strings.TrimRight(b.String(), " ") + "\n"
+}
+
+// listRow is one row of `list rollouts`.
+type listRow struct {
+	Namespace, Name, Strategy, Status, Step, SetWeight, Ready string
+	Desired, UpToDate, Available                              int32
+}
+
+func buildListRow(ro *v1alpha1.Rollout) listRow {
+	phase, _, _ := rolloutPhase(ro)
+	r := listRow{
+		Namespace: ro.Namespace, Name: ro.Name, Strategy: strategyName(ro), Status: phase,
+		Step: "-", SetWeight: "-", Desired: 1,
+		UpToDate: ro.Status.UpdatedReplicas, Available: ro.Status.AvailableReplicas,
+	}
+	if ro.Spec.Replicas != nil {
+		r.Desired = *ro.Spec.Replicas
+	}
+	r.Ready = fmt.Sprintf("%d/%d", ro.Status.ReadyReplicas, r.Desired)
+	if r.Strategy == "Canary" {
+		if s := stepText(ro); s != "" {
+			r.Step = s
+		}
+		r.SetWeight = strconv.Itoa(int(currentSetWeight(ro)))
+	}
+	return r
 }
