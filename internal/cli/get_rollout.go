@@ -33,14 +33,7 @@ func newGetRolloutCommand(o *Options) *cobra.Command {
   kubectl aviary get rollout guestbook -w`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := f.validate(); err != nil {
-				return err
-			}
-			ns, err := o.Namespace()
-			if err != nil {
-				return err
-			}
-			c, err := o.NewClient()
+			ns, c, err := o.viewTarget(f)
 			if err != nil {
 				return err
 			}
@@ -81,14 +74,7 @@ func newGetExperimentCommand(o *Options) *cobra.Command {
 		Short:   "Show an experiment's status and its tree of ReplicaSets, pods and analyses",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := f.validate(); err != nil {
-				return err
-			}
-			ns, err := o.Namespace()
-			if err != nil {
-				return err
-			}
-			c, err := o.NewClient()
+			ns, c, err := o.viewTarget(f)
 			if err != nil {
 				return err
 			}

@@ -42,19 +42,12 @@ func newListRolloutsCommand(o *Options) *cobra.Command {
   kubectl aviary list rollouts -A -w`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := f.validate(); err != nil {
-				return err
-			}
-			ns, err := o.Namespace()
+			ns, c, err := o.viewTarget(f)
 			if err != nil {
 				return err
 			}
 			if all {
 				ns = ""
-			}
-			c, err := o.NewClient()
-			if err != nil {
-				return err
 			}
 			ctx, cancel := watchContext(cmd, 0)
 			defer cancel()

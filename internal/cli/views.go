@@ -53,6 +53,19 @@ func (f *viewFlags) add(cmd *cobra.Command, color bool) {
 	cmd.Flags().StringVarP(&f.output, "output", "o", "", "print the object(s) instead: json or yaml")
 }
 
+// viewTarget checks the view flags and returns the namespace and client a view reads from.
+func (o *Options) viewTarget(f *viewFlags) (string, client.Client, error) {
+	if err := f.validate(); err != nil {
+		return "", nil, err
+	}
+	ns, err := o.Namespace()
+	if err != nil {
+		return "", nil, err
+	}
+	c, err := o.NewClient()
+	return ns, c, err
+}
+
 func (f *viewFlags) validate() error {
 	switch f.output {
 	case "", "json", "yaml":
