@@ -15,10 +15,11 @@ build: ## Compile every package.
 	go build ./...
 
 .PHONY: generate
-generate: ## Regenerate deepcopy functions and CRDs from the API types, and RBAC from the +kubebuilder:rbac markers.
+generate: ## Regenerate deepcopy functions and CRDs from the API types, RBAC from the +kubebuilder:rbac markers, and copy the Gateway API CRDs.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	$(CONTROLLER_GEN) crd:generateEmbeddedObjectMeta=true paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=aviary-controller paths=./internal/... output:rbac:artifacts:config=config/rbac
+	hack/gateway-api-crds.sh
 
 .PHONY: verify-generate
 verify-generate: generate ## Fail when checked-in generated files differ from a fresh generation.
@@ -47,3 +48,6 @@ test-integration: ## Integration tests against a real kube-apiserver and etcd.
 
 .PHONY: test
 test: verify-generate lint test-unit test-integration ## Everything CI runs.
+
+# Each area keeps its own targets (gateway benchmarks, sandbox, conformance) in mk/<area>.mk.
+-include mk/*.mk
