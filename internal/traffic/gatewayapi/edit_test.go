@@ -1,0 +1,181 @@
+package gatewayapi
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
+
+	"github.com/aviary-dev/aviary/api/v1alpha1"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden *.out.yaml files")
+
+func baseState(canary, stable int64) State {
+	return State{
+		StableService: "shop-stable", CanaryService: "shop-canary", ServiceNamespace: "default",
+		CanaryWeight: canary, StableWeight: stable,
+		ManagedRoutes: []string{"beta-testers", "mirror"},
+		Label:         InProgressLabel{Key: DefaultInProgressLabelKey, Value: DefaultInProgressLabelValue, Set: true},
+	}
+}
+
+func betaTesters() *v1alpha1.SetHeaderRoute {
+	return &v1alpha1.SetHeaderRoute{Name: "beta-testers", Match: []v1alpha1.HeaderRoutingMatch{
+		{HeaderName: "X-Beta", HeaderValue: &v1alpha1.StringMatch{Exact: "yes"}},
+		{HeaderName: "X-Build", HeaderValue: &v1alpha1.StringMatch{Prefix: "v2.1"}},
+		{HeaderName: "X-Region", HeaderValue: &v1alpha1.StringMatch{Regex: "^eu-(west|north)$"}},
+	}}
+}
+
+func goldenCases() map[string]struct {
+	target Target
+	state  State
+} {
+	withHeaders := baseState(10, 90)
+	withHeaders.HeaderRoutes = map[string]*v1alpha1.SetHeaderRoute{"beta-testers": betaTesters()}
+	withMirror := baseState(20, 80)
+	withMirror.MirrorRoutes = map[string]*v1alpha1.SetMirrorRoute{"mirror": {
+		Name: "mirror", Percentage: ptr.To[int32](35),
+		Match: []v1alpha1.RouteMatch{
+			{Method: &v1alpha1.StringMatch{Exact: "post"}, Path: &v1alpha1.StringMatch{Prefix: "/cart"}},
+			{Headers: map[string]v1alpha1.StringMatch{"X-Mirror": {Exact: "1"}, "Accept": {Prefix: "application/"}}},
+		},
+	}}
+	withMirror.HeaderRoutes = map[string]*v1alpha1.SetHeaderRoute{"beta-testers": {Name: "beta-testers", Match: []v1alpha1.HeaderRoutingMatch{
+		{HeaderName: "X-Beta", HeaderValue: &v1alpha1.StringMatch{Exact: "yes"}},
+	}}}
+	done := baseState(0, 100)
+	done.Label.Set = false
+	grpc := baseState(10, 90)
+	grpc.HeaderRoutes = map[string]*v1alpha1.SetHeaderRoute{"beta-testers": betaTesters()}
+	http := Target{Kind: KindHTTPRoute, UseHeaderRoutes: true}
+	return map[string]struct {
+		target Target
+		state  State
+	}{
+		"http-weights":     {Target{Kind: KindHTTPRoute}, baseState(10, 90)},
+		"http-extra-rules": {http, withHeaders},
+		"http-mirror":      {http, withMirror},
+		"http-cleanup":     {http, done},
+		"grpc-header":      {Target{Kind: KindGRPCRoute, UseHeaderRoutes: true}, grpc},
+		"tcp-weights":      {Target{Kind: KindTCPRoute}, baseState(30, 70)},
+	}
+}
+
+func readRoute(t *testing.T, path string) *unstructured.Unstructured {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := yaml.YAMLToJSON(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(j); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// TestEditGolden applies a routing state to each testdata/<case>.in.yaml and compares with
+// <case>.out.yaml; applying it again to the result must change nothing.
+func TestEditGolden(t *testing.T) {
+	for name, c := range goldenCases() {
+		t.Run(name, func(t *testing.T) {
+			in := readRoute(t, filepath.Join("testdata", name+".in.yaml"))
+			before := in.DeepCopy()
+			out, err := Edit(in, c.target, c.state)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !equality.Semantic.DeepEqual(in, before) {
+				t.Fatal("Edit modified its input")
+			}
+			got, err := yaml.Marshal(out.Object)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join("testdata", name+".out.yaml")
+			if *update {
+				if err := os.WriteFile(golden, got, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if string(got) != string(want) {
+				t.Fatalf("%s differs:\n--- got\n%s\n--- want\n%s", golden, got, want)
+			}
+			again, err := Edit(out, c.target, c.state)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !equality.Semantic.DeepEqual(again, out) {
+				t.Fatal("applying the same state twice changed the route")
+			}
+			reread := readRoute(t, golden)
+			if !equality.Semantic.DeepEqual(reread.Object, out.Object) {
+				t.Fatal("the golden file does not read back as the edited route")
+			}
+		})
+	}
+}
+
+func TestEditRefusesRouteWithoutSplit(t *testing.T) {
+	in := readRoute(t, filepath.Join("testdata", "http-weights.in.yaml"))
+	s := baseState(10, 90)
+	s.CanaryService = "shop-preview"
+	_, err := Edit(in, Target{Kind: KindHTTPRoute}, s)
+	if err == nil || !strings.Contains(err.Error(), `"shop-preview"`) {
+		t.Fatalf("got %v, want an error naming the Service", err)
+	}
+}
+
+func TestEditServiceInOtherNamespaceIsNotOurs(t *testing.T) {
+	in := readRoute(t, filepath.Join("testdata", "http-weights.in.yaml"))
+	s := baseState(10, 90)
+	s.ServiceNamespace = "shop" // the route's refs default to the route's namespace, default
+	if _, err := Edit(in, Target{Kind: KindHTTPRoute}, s); err == nil {
+		t.Fatal("a route whose Services are in another namespace was edited")
+	}
+}
+
+func TestWeightsReadBack(t *testing.T) {
+	in := readRoute(t, filepath.Join("testdata", "http-extra-rules.in.yaml"))
+	s := baseState(25, 75)
+	if c, st, ok := Weights(in, s); !ok || c != 0 || st != 100 {
+		t.Fatalf("before: %d/%d %v", c, st, ok)
+	}
+	out, err := Edit(in, Target{Kind: KindHTTPRoute}, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, st, ok := Weights(out, s); !ok || c != 25 || st != 75 {
+		t.Fatalf("after: %d/%d %v", c, st, ok)
+	}
+}
+
+func TestBadMatchesAreErrors(t *testing.T) {
+	in := readRoute(t, filepath.Join("testdata", "http-mirror.in.yaml"))
+	s := baseState(10, 90)
+	s.MirrorRoutes = map[string]*v1alpha1.SetMirrorRoute{"mirror": {Name: "mirror", Match: []v1alpha1.RouteMatch{{Method: &v1alpha1.StringMatch{Regex: "P.*"}}}}}
+	if _, err := Edit(in, Target{Kind: KindHTTPRoute, UseHeaderRoutes: true}, s); err == nil || !strings.Contains(err.Error(), "method.exact") {
+		t.Fatalf("regex method: %v", err)
+	}
+	s.MirrorRoutes = nil
+	s.HeaderRoutes = map[string]*v1alpha1.SetHeaderRoute{"beta-testers": {Name: "beta-testers", Match: []v1alpha1.HeaderRoutingMatch{{HeaderName: "X", HeaderValue: &v1alpha1.StringMatch{Regex: "("}}}}}
+	if _, err := Edit(in, Target{Kind: KindHTTPRoute, UseHeaderRoutes: true}, s); err == nil || !strings.Contains(err.Error(), "does not compile") {
+		t.Fatalf("bad regex: %v", err)
+	}
+}
