@@ -180,6 +180,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o *Options) error {
 		Clock:      clock.RealClock{},
 		InstanceID: o.InstanceID,
 		Workers:    o.RolloutThreads,
+
+		SkipRouteVerification: !o.GatewayVerifyWeights,
 	}
 	if err := r.SetupWithManager(ctx, mgr); err != nil {
 		return fmt.Errorf("setting up the rollout reconciler: %w", err)

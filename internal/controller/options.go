@@ -59,6 +59,10 @@ type Options struct {
 
 	RolloutThreads int
 
+	// GatewayVerifyWeights makes a route change count only once the gateways accepted it
+	// (status.parents[].conditions Accepted at the route's generation).
+	GatewayVerifyWeights bool
+
 	LogLevel  string
 	LogFormat string
 
@@ -79,6 +83,7 @@ func NewOptions() *Options {
 		MetricsPort:                 DefaultMetricsPort,
 		HealthzPort:                 DefaultHealthzPort,
 		RolloutThreads:              DefaultRolloutThreads,
+		GatewayVerifyWeights:        true,
 		LogLevel:                    DefaultLogLevel,
 		LogFormat:                   DefaultLogFormat,
 		QPS:                         DefaultQPS,
@@ -112,6 +117,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.MetricsPort, "metricsport", o.MetricsPort, "Port serving Prometheus metrics at /metrics (0 disables)")
 	fs.IntVar(&o.HealthzPort, "healthzPort", o.HealthzPort, "Port serving /healthz and /readyz (0 disables)")
 	fs.IntVar(&o.RolloutThreads, "rollout-threads", o.RolloutThreads, "Number of Rollouts reconciled at once")
+	fs.BoolVar(&o.GatewayVerifyWeights, "gateway-verify-weights", o.GatewayVerifyWeights,
+		"Count a Gateway API route change as done only once every parent Gateway accepted it at the route's new generation; turn off for gateways that write no route status")
 	fs.StringVar(&o.LogLevel, "loglevel", o.LogLevel, "Log level: debug, info, warn or error")
 	fs.StringVar(&o.LogFormat, "logformat", o.LogFormat, "Log format: text or json")
 	fs.Float32Var(&o.QPS, "qps", o.QPS, "Maximum queries per second to the Kubernetes API server")

@@ -38,6 +38,7 @@ func TestDefaults(t *testing.T) {
 		MetricsPort:                 8090,
 		HealthzPort:                 8080,
 		RolloutThreads:              10,
+		GatewayVerifyWeights:        true,
 		LogLevel:                    "info",
 		LogFormat:                   "text",
 		QPS:                         40,
@@ -60,6 +61,7 @@ func TestFlags(t *testing.T) {
 		"--leader-election-retry-period=5s",
 		"--metricsport=9090", "--healthzPort=9091", "--rollout-threads=3",
 		"--loglevel=debug", "--logformat=json", "--qps=10.5", "--burst=20",
+		"--gateway-verify-weights=false",
 	)
 	want := Options{
 		Kubeconfig: "/tmp/kc", Namespace: "shop", InstanceID: "blue",

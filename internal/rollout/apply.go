@@ -17,7 +17,7 @@ import (
 	"github.com/aviary-dev/aviary/internal/rollout/plan"
 )
 
-// apply makes the cluster match the plan: ReplicaSet sizes, history, Service selectors, then
+// apply makes the cluster match the plan: ReplicaSet sizes, history, Service selectors, routes, then
 // the status (last, so that a status only ever describes changes already made), then Events.
 func (r *Reconciler) apply(ctx context.Context, ro *v1alpha1.Rollout, p plan.Plan) error {
 	if err := r.stampScaleDownDeadlines(ctx, ro, p.ScaleDownAt); err != nil {
@@ -33,6 +33,9 @@ func (r *Reconciler) apply(ctx context.Context, ro *v1alpha1.Rollout, p plan.Pla
 		return err
 	}
 	if err := r.switchServices(ctx, ro, p.Selectors); err != nil {
+		return err
+	}
+	if err := r.writeRoutes(ctx, p.RouteUpdates); err != nil {
 		return err
 	}
 	if err := r.deletePods(ctx, ro, p.DeletePods); err != nil {

@@ -48,6 +48,9 @@ type Reconciler struct {
 	InstanceID string
 	// Workers is the number of Rollouts reconciled at once.
 	Workers int
+	// SkipRouteVerification counts a route change as done as soon as it is written, for
+	// gateways that write no route status (--gateway-verify-weights=false).
+	SkipRouteVerification bool
 }
 
 // SetupWithManager registers the reconciler and its watches.
@@ -59,12 +62,13 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 	if workers <= 0 {
 		workers = 10
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Rollout{}).
 		Owns(&appsv1.ReplicaSet{}).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsForService)).
 		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsForDeployment),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+			builder.WithPredicates(predicate.GenerationChangedPredicate{}))
+	return r.watchRoutes(mgr, b).
 		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
 		Complete(r)
 }
@@ -127,6 +131,10 @@ func (r *Reconciler) plan(ctx context.Context, ro *v1alpha1.Rollout) (plan.Plan,
 	if msg := plan.Invalid(ro, services); msg != "" {
 		return plan.InvalidSpec(ro, msg, now), nil
 	}
+	traffic, msg, err := r.observeTraffic(ctx, ro)
+	if err != nil || msg != "" {
+		return plan.InvalidSpec(ro, msg, now), err
+	}
 	owned, err := r.ownedReplicaSets(ctx, ro)
 	if err != nil {
 		return plan.Plan{}, err
@@ -135,7 +143,7 @@ func (r *Reconciler) plan(ctx context.Context, ro *v1alpha1.Rollout) (plan.Plan,
 	if err != nil {
 		return plan.Plan{}, err
 	}
-	o := plan.Observed{Rollout: ro, NewRS: newRS, Services: services, Now: now.Time}
+	o := plan.Observed{Rollout: ro, NewRS: newRS, Services: services, Now: now.Time, Traffic: traffic}
 	sortRoles(&o, owned)
 	if o.Pods, err = r.restartPods(ctx, ro, owned); err != nil {
 		return plan.Plan{}, err

@@ -21,7 +21,7 @@ func Canary(o Observed) Plan {
 	syncAbort(&p, o)
 
 	weight := canaryProgress(&p, o)
-	reached := scaleBasicCanary(&p, o, weight)
+	reached := scaleCanary(&p, o, weight)
 	completeCanary(&p, o, reached)
 	canaryServices(&p, o)
 	pruneHistory(&p, o)
@@ -127,6 +127,9 @@ func canaryProgress(p *Plan, o Observed) int32 {
 
 // stepDone reports whether the current step is complete, recording pauses as it goes.
 func stepDone(p *Plan, o Observed, step v1alpha1.CanaryStep, weight int32) bool {
+	if routed(o) {
+		return routedStepDone(p, o, step)
+	}
 	switch {
 	case step.SetWeight != nil || step.SetCanaryScale != nil:
 		return canaryAtWeight(o, weight)

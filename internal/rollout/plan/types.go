@@ -8,6 +8,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
 )
@@ -30,6 +31,8 @@ type Observed struct {
 	Now time.Time
 	// Pods are the Rollout's pods, read only while a restart (spec.restartAt) is pending.
 	Pods []RestartPod
+	// Traffic is the routes of a traffic-routed canary, nil without trafficRouting.
+	Traffic *TrafficObserved
 }
 
 // Plan is the desired state one reconcile moves towards.
@@ -55,6 +58,8 @@ type Plan struct {
 	// Metadata is the ephemeral metadata each ReplicaSet (by name) should carry on its pod
 	// template and pods; a nil value removes what was applied before (see RoleMetadata).
 	Metadata map[string]*v1alpha1.PodTemplateMetadata
+	// RouteUpdates are the Gateway API routes to write, already edited.
+	RouteUpdates []*unstructured.Unstructured
 }
 
 // Event is a Kubernetes Event to record about the Rollout.

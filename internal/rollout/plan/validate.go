@@ -20,7 +20,7 @@ const GatewayAPIPlugin = "argoproj-labs/gatewayAPI"
 // or span fields in ways CEL cannot afford; each message says what to fix.
 func Invalid(ro *v1alpha1.Rollout, services map[string]*corev1.Service) string {
 	checks := []func(*v1alpha1.Rollout, map[string]*corev1.Service) string{
-		invalidSelector, invalidCanary, invalidBlueGreen, invalidServices,
+		invalidSelector, invalidCanary, invalidTrafficRouting, invalidBlueGreen, invalidServices,
 	}
 	for _, check := range checks {
 		if msg := check(ro, services); msg != "" {

@@ -238,3 +238,23 @@ func pathMatch(v *v1alpha1.StringMatch) (map[string]any, error) {
 	}
 	return nil, fmt.Errorf("path: set exact, prefix or regex")
 }
+
+// CheckHeaderRoute reports what makes a setHeaderRoute step impossible to write, or nil.
+func CheckHeaderRoute(h *v1alpha1.SetHeaderRoute) error {
+	for _, m := range h.Match {
+		if _, err := headerMatch(m.HeaderName, m.HeaderValue); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CheckMirrorRoute reports what makes a setMirrorRoute step impossible to write, or nil.
+func CheckMirrorRoute(m *v1alpha1.SetMirrorRoute) error {
+	for _, block := range m.Match {
+		if _, err := mirrorMatch(map[string]any{}, block); err != nil {
+			return err
+		}
+	}
+	return nil
+}
