@@ -42,6 +42,7 @@ type Option func(*options)
 
 type options struct {
 	controllerManager bool
+	gatewayAPIChannel string
 }
 
 // WithControllerManager also starts kube-controller-manager from KUBEBUILDER_ASSETS with the
@@ -94,6 +95,13 @@ func Start(opts ...Option) (*Env, error) {
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: assets,
 		Scheme:                scheme,
+	}
+	if o.gatewayAPIChannel != "" {
+		crds, err := gatewayAPICRDs(o.gatewayAPIChannel)
+		if err != nil {
+			return nil, err
+		}
+		e.env.CRDs = crds
 	}
 	var saKey string
 	if o.controllerManager {

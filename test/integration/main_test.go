@@ -20,7 +20,7 @@ func TestMain(m *testing.M) {
 	// Controller errors (failed reconciles) go to the test output; routine logs stay quiet.
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
 	var err error
-	env, err = testenv.Start(testenv.WithControllerManager())
+	env, err = testenv.Start(testenv.WithControllerManager(), testenv.WithGatewayAPI(testenv.GatewayAPIExperimental))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "integration tests need a control plane:", err)
 		os.Exit(1)
