@@ -23,6 +23,7 @@ import (
 	"github.com/aviary-dev/aviary/api/v1alpha1"
 	"github.com/aviary-dev/aviary/internal/rollout"
 	"github.com/aviary-dev/aviary/internal/rollout/plan"
+	"github.com/aviary-dev/aviary/internal/testenv"
 	"github.com/aviary-dev/aviary/internal/traffic/gatewayapi"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -33,9 +34,18 @@ import (
 // the route status a gateway would.
 func newTrafficScene(t *testing.T, verify bool) *scene {
 	t.Helper()
-	s := newScene(t, nil)
-	s.stopController()
+	s := &scene{t: t, ns: newNamespace(t.Context(), t, "traffic"), events: &eventLog{}}
+	fixture, err := env.StartPodFixture(t.Context(), testenv.InNamespace(s.ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := fixture.Stop(); err != nil {
+			t.Errorf("stopping the pod fixture: %v", err)
+		}
+	})
 	s.startControllerWith(func(r *rollout.Reconciler) { r.SkipRouteVerification = !verify })
+	t.Cleanup(s.stopController)
 	return s
 }
 
