@@ -146,12 +146,12 @@ func TestTrafficRouteWithoutSplit(t *testing.T) {
 		message: `InvalidSpec: HTTPRoute ` + s.ns + `/shop-route has no rule whose backendRefs reference both Service "shop-stable" and Service "shop-canary" (in namespace "` + s.ns + `"): add both to the rule that should carry the canary split`})
 }
 
-// setParentStatus writes what a gateway would: one parent entry for gw with Accepted at the
+// setParentStatus writes on HTTPRoute shop-route what a gateway would: one parent entry for gw with Accepted at the
 // route's current generation.
-func (s *scene) setParentStatus(kind, name string, accepted bool) int64 {
+func (s *scene) setParentStatus(accepted bool) {
 	s.t.Helper()
 	for attempt := 0; ; attempt++ {
-		u := s.route(kind, name)
+		u := s.route("HTTPRoute", "shop-route")
 		status, reason := "True", "Accepted"
 		if !accepted {
 			status, reason = "False", "NotAllowedByListeners"
@@ -169,7 +169,7 @@ func (s *scene) setParentStatus(kind, name string, accepted bool) int64 {
 		}
 		err := env.Client.Status().Update(context.Background(), u)
 		if err == nil {
-			return u.GetGeneration()
+			return
 		}
 		if attempt > 20 {
 			s.t.Fatalf("writing route status: %v", err)
@@ -188,7 +188,7 @@ func TestTrafficWeightsVerified(t *testing.T) {
 	strategy.Canary.Steps = []v1alpha1.CanaryStep{setWeight(25), pauseFor(""), setWeight(50), pauseFor("")}
 	s.create(shopRollout(4, strategy))
 	s.await(state{phase: v1alpha1.RolloutPhaseHealthy, step: 4, sizes: map[string]int32{"blue": 4}})
-	s.setParentStatus("HTTPRoute", "shop-route", true)
+	s.setParentStatus( true)
 
 	s.setImage("argoproj/rollouts-demo:green")
 	s.awaitRoute("HTTPRoute", "shop-route", routeSummary{canary: 25, stable: 75, rules: "static,-", label: true})
@@ -198,7 +198,7 @@ func TestTrafficWeightsVerified(t *testing.T) {
 		t.Fatalf("the step completed before the gateway accepted the route: step=%v weights=%+v", ro.Status.CurrentStepIndex, ro.Status.Canary.Weights)
 	}
 
-	s.setParentStatus("HTTPRoute", "shop-route", true)
+	s.setParentStatus( true)
 	s.await(state{phase: v1alpha1.RolloutPhasePaused, message: "CanaryPauseStep", step: 1, sizes: map[string]int32{"blue": 4, "green": 1}})
 	deadline := time.Now().Add(30 * time.Second)
 	for ro = s.rollout(); !ptr.Deref(ro.Status.Canary.Weights.Verified, false); ro = s.rollout() {
@@ -211,7 +211,7 @@ func TestTrafficWeightsVerified(t *testing.T) {
 	// The gateway rejects the 50% edit: the rollout stays at step 2 and says why.
 	s.promote()
 	s.awaitRoute("HTTPRoute", "shop-route", routeSummary{canary: 50, stable: 50, rules: "static,-", label: true})
-	s.setParentStatus("HTTPRoute", "shop-route", false)
+	s.setParentStatus( false)
 	deadline = time.Now().Add(30 * time.Second)
 	for {
 		ro = s.rollout()
@@ -228,7 +228,7 @@ func TestTrafficWeightsVerified(t *testing.T) {
 	if ptr.Deref(ro.Status.CurrentStepIndex, -1) != 2 {
 		t.Fatalf("the rollout moved past a rejected route: %s", s.describe())
 	}
-	s.setParentStatus("HTTPRoute", "shop-route", true)
+	s.setParentStatus( true)
 	s.await(state{phase: v1alpha1.RolloutPhasePaused, message: "CanaryPauseStep", step: 3, sizes: map[string]int32{"blue": 4, "green": 2}})
 }
 

@@ -371,7 +371,7 @@ func recordWeights(p *Plan, o Observed, applied gatewayapi.State, unchanged bool
 	switch {
 	case rejected != "":
 		trafficError(p, o, rejected)
-	case o.Traffic.Verify && !(unchanged && accepted):
+	case o.Traffic.Verify && (!unchanged || !accepted):
 		setCondition(st, RolloutTrafficRouting, corev1.ConditionUnknown, ReasonRoutesPending,
 			"waiting for the gateways to accept the routes at their new generation", o.Now)
 	default:
