@@ -188,7 +188,7 @@ func TestTrafficWeightsVerified(t *testing.T) {
 	strategy.Canary.Steps = []v1alpha1.CanaryStep{setWeight(25), pauseFor(""), setWeight(50), pauseFor("")}
 	s.create(shopRollout(4, strategy))
 	s.await(state{phase: v1alpha1.RolloutPhaseHealthy, step: 4, sizes: map[string]int32{"blue": 4}})
-	s.setParentStatus( true)
+	s.setParentStatus(true)
 
 	s.setImage("argoproj/rollouts-demo:green")
 	s.awaitRoute("HTTPRoute", "shop-route", routeSummary{canary: 25, stable: 75, rules: "static,-", label: true})
@@ -198,7 +198,7 @@ func TestTrafficWeightsVerified(t *testing.T) {
 		t.Fatalf("the step completed before the gateway accepted the route: step=%v weights=%+v", ro.Status.CurrentStepIndex, ro.Status.Canary.Weights)
 	}
 
-	s.setParentStatus( true)
+	s.setParentStatus(true)
 	s.await(state{phase: v1alpha1.RolloutPhasePaused, message: "CanaryPauseStep", step: 1, sizes: map[string]int32{"blue": 4, "green": 1}})
 	deadline := time.Now().Add(30 * time.Second)
 	for ro = s.rollout(); !ptr.Deref(ro.Status.Canary.Weights.Verified, false); ro = s.rollout() {
@@ -211,7 +211,7 @@ func TestTrafficWeightsVerified(t *testing.T) {
 	// The gateway rejects the 50% edit: the rollout stays at step 2 and says why.
 	s.promote()
 	s.awaitRoute("HTTPRoute", "shop-route", routeSummary{canary: 50, stable: 50, rules: "static,-", label: true})
-	s.setParentStatus( false)
+	s.setParentStatus(false)
 	deadline = time.Now().Add(30 * time.Second)
 	for {
 		ro = s.rollout()
@@ -228,7 +228,7 @@ func TestTrafficWeightsVerified(t *testing.T) {
 	if ptr.Deref(ro.Status.CurrentStepIndex, -1) != 2 {
 		t.Fatalf("the rollout moved past a rejected route: %s", s.describe())
 	}
-	s.setParentStatus( true)
+	s.setParentStatus(true)
 	s.await(state{phase: v1alpha1.RolloutPhasePaused, message: "CanaryPauseStep", step: 3, sizes: map[string]int32{"blue": 4, "green": 2}})
 }
 
