@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"k8s.io/utils/ptr"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
 	"github.com/aviary-dev/aviary/internal/rollout/plan"
@@ -179,6 +180,10 @@ func planCanary(p *RolloutPlan, c *v1alpha1.CanaryStrategy) error {
 			step.Wait = "plugin " + s.Plugin.Name + " must finish"
 		}
 		step.HeaderRoutes, step.MirrorRoutes = routeList(headers), routeList(mirrors)
+		if p.TrafficRouting && (len(headers) > 0 || len(mirrors) > 0) {
+			// As the controller does: a header or mirror route needs canary pods to answer.
+			step.Canary = max(step.Canary, 1, ptr.Deref(c.MinPodsPerReplicaSet, 0))
+		}
 		p.Steps = append(p.Steps, step)
 	}
 	// Once every step is done the new version is the stable one, fully scaled, and the old
