@@ -63,7 +63,7 @@ func (s State) headerRule(kind, name string, src map[string]any, h *v1alpha1.Set
 	copyFilters(rule, src)
 	for _, ref := range backendRefs(src) {
 		if s.isService(ref, s.CanaryService, routeNamespace) {
-			canary := runtime.DeepCopyJSONValue(ref).(map[string]any)
+			canary := withRefDefaults(runtime.DeepCopyJSONValue(ref).(map[string]any))
 			// Weight 1 of 1: everything this rule matches goes to the canary.
 			canary["weight"] = int64(1)
 			rule["backendRefs"] = []any{canary}
@@ -90,7 +90,7 @@ func (s State) mirrorRule(name string, src map[string]any, m *v1alpha1.SetMirror
 	var mirrorTo map[string]any
 	var refs []any
 	for _, ref := range backendRefs(src) {
-		refs = append(refs, runtime.DeepCopyJSONValue(ref))
+		refs = append(refs, withRefDefaults(runtime.DeepCopyJSONValue(ref).(map[string]any)))
 		if s.isService(ref, s.CanaryService, routeNamespace) {
 			mirrorTo = map[string]any{"group": "", "kind": "Service", "name": s.CanaryService}
 			if ns, ok := ref["namespace"]; ok {
@@ -153,6 +153,22 @@ func withoutHeaders(existing any, h *v1alpha1.SetHeaderRoute) []any {
 		kept = append(kept, e)
 	}
 	return kept
+}
+
+// withRefDefaults writes out the defaults the API server gives a backendRef (core group, kind
+// Service, weight 1), so that a rule the controller builds reads back exactly as written even
+// when its source rule was written without them; otherwise every reconcile would rewrite it.
+func withRefDefaults(ref map[string]any) map[string]any {
+	if _, ok := ref["group"]; !ok {
+		ref["group"] = ""
+	}
+	if _, ok := ref["kind"]; !ok {
+		ref["kind"] = "Service"
+	}
+	if _, ok := ref["weight"]; !ok {
+		ref["weight"] = int64(1)
+	}
+	return ref
 }
 
 func copyFilters(rule, src map[string]any) {
