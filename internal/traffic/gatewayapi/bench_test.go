@@ -1,0 +1,19 @@
+package gatewayapi
+
+import (
+	"path/filepath"
+	"testing"
+)
+
+// BenchmarkEdit measures one route edit with a header rule on a route with several rules.
+func BenchmarkEdit(b *testing.B) {
+	t := &testing.T{}
+	in := readRoute(t, filepath.Join("testdata", "http-extra-rules.in.yaml"))
+	c := goldenCases()["http-extra-rules"]
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Edit(in, c.target, c.state); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
