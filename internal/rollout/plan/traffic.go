@@ -403,6 +403,9 @@ func scaleCanary(p *Plan, o Observed, weight int32) bool {
 	if routed(o) {
 		return scaleRoutedCanary(p, o)
 	}
+	// Routing switched off: what it reported no longer applies.
+	removeCondition(&p.Status, RolloutTrafficRouting)
+	p.Status.Canary.Weights = nil
 	return scaleBasicCanary(p, o, weight)
 }
 

@@ -55,6 +55,17 @@ func invalidTrafficRouting(ro *v1alpha1.Rollout, _ map[string]*corev1.Service) s
 				return fmt.Sprintf("%s.setMirrorRoute: %v", field, err)
 			}
 		}
+		if w := WeightAt(c.Steps, int32(i)); w > 0 && zeroCanaryScale(CanaryScaleAt(c.Steps, int32(i))) {
+			return fmt.Sprintf("%s: weight %d would go to a canary that setCanaryScale sizes to 0 pods; scale the canary up (or use matchTrafficWeight: true) before sending it traffic", field, w)
+		}
 	}
 	return ""
+}
+
+// zeroCanaryScale: a setCanaryScale that leaves the canary without pods.
+func zeroCanaryScale(s *v1alpha1.SetCanaryScale) bool {
+	if s == nil || s.MatchTrafficWeight {
+		return false
+	}
+	return (s.Replicas != nil && *s.Replicas == 0) || (s.Replicas == nil && s.Weight != nil && *s.Weight == 0)
 }
