@@ -15,7 +15,7 @@ func TestInvalidTrafficRouting(t *testing.T) {
 		change func(*v1alpha1.CanaryStrategy)
 		want   string
 	}{
-		"valid": {func(*v1alpha1.CanaryStrategy) {}, ""},
+		"valid":     {func(*v1alpha1.CanaryStrategy) {}, ""},
 		"no plugin": {func(c *v1alpha1.CanaryStrategy) { c.TrafficRouting.Plugins = nil }, "names no router"},
 		"bad plugin config": {func(c *v1alpha1.CanaryStrategy) {
 			c.TrafficRouting.Plugins[GatewayAPIPlugin] = apiextensionsv1.JSON{Raw: []byte(`{"httpRoutez":"x"}`)}
