@@ -179,3 +179,34 @@ func TestBadMatchesAreErrors(t *testing.T) {
 		t.Fatalf("bad regex: %v", err)
 	}
 }
+
+// TestManagedRulesFollowManagedRoutesOrder: managed rules come after the user's rules, in the
+// order of managedRoutes (their precedence on ties), whatever order the steps set them in.
+func TestManagedRulesFollowManagedRoutesOrder(t *testing.T) {
+	in := readRoute(t, filepath.Join("testdata", "http-mirror.in.yaml"))
+	s := baseState(10, 90)
+	s.ManagedRoutes = []string{"mirror", "beta-testers"}
+	s.HeaderRoutes = map[string]*v1alpha1.SetHeaderRoute{"beta-testers": betaTesters()}
+	s.MirrorRoutes = map[string]*v1alpha1.SetMirrorRoute{"mirror": {Name: "mirror", Match: []v1alpha1.RouteMatch{{Path: &v1alpha1.StringMatch{Exact: "/x"}}}}}
+	out, err := Edit(in, Target{Kind: KindHTTPRoute, UseHeaderRoutes: true}, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, _, _ := unstructured.NestedSlice(out.Object, "spec", "rules")
+	var names []string
+	for _, r := range rules {
+		n, _ := r.(map[string]any)["name"].(string)
+		names = append(names, n)
+	}
+	if strings.Join(names, ",") != ",mirror,beta-testers" {
+		t.Fatalf("rule order %q", names)
+	}
+	// A route that does not take header routes gets weights only.
+	out, err = Edit(in, Target{Kind: KindHTTPRoute}, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rules, _, _ := unstructured.NestedSlice(out.Object, "spec", "rules"); len(rules) != 1 {
+		t.Fatalf("%d rules on a route without useHeaderRoutes", len(rules))
+	}
+}
