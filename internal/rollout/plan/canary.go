@@ -127,10 +127,9 @@ func canaryProgress(p *Plan, o Observed) int32 {
 
 // stepDone reports whether the current step is complete, recording pauses as it goes.
 func stepDone(p *Plan, o Observed, step v1alpha1.CanaryStep, weight int32) bool {
-	if routed(o) {
-		return routedStepDone(p, o, step)
-	}
 	switch {
+	case routed(o) && routedStep(step):
+		return routedAtTarget(o, &p.Status)
 	case step.SetWeight != nil || step.SetCanaryScale != nil:
 		return canaryAtWeight(o, weight)
 	case step.Pause != nil:

@@ -76,15 +76,10 @@ func routedAtTarget(o Observed, st *v1alpha1.RolloutStatus) bool {
 	return routesCarry(o, target)
 }
 
-// routedStepDone is stepDone for a traffic-routed canary.
-func routedStepDone(p *Plan, o Observed, step v1alpha1.CanaryStep) bool {
-	if step.Pause != nil {
-		return pauseDone(p, o, step.Pause)
-	}
-	if step.SetWeight != nil || step.SetCanaryScale != nil || step.SetHeaderRoute != nil || step.SetMirrorRoute != nil {
-		return routedAtTarget(o, &p.Status)
-	}
-	return false
+// routedStep: a step a traffic-routed canary completes by reaching its routing (weights,
+// canary size, header and mirror routes) with the pods to serve it.
+func routedStep(step v1alpha1.CanaryStep) bool {
+	return step.SetWeight != nil || step.SetCanaryScale != nil || step.SetHeaderRoute != nil || step.SetMirrorRoute != nil
 }
 
 // recordWeights writes status.canary.weights: the weights just applied, with verified saying
