@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
+	"github.com/aviary-dev/aviary/internal/analysis/fieldpath"
 	"github.com/aviary-dev/aviary/internal/analysis/provider"
 	"github.com/aviary-dev/aviary/internal/analysis/provider/job"
 	"github.com/aviary-dev/aviary/internal/analysis/provider/prometheus"
@@ -254,7 +255,7 @@ func (c *clusterArgs) Field(fieldPath string) (string, error) {
 		if err := c.r.Client.Get(c.ctx, client.ObjectKey{Namespace: c.run.Namespace, Name: ref.Name}, ro); err != nil {
 			return "", fmt.Errorf("reading the owning Rollout %q: %w", ref.Name, err)
 		}
-		return FieldValue(ro, fieldPath)
+		return fieldpath.Value(ro, fieldPath)
 	}
 	return "", errors.New("valueFrom.fieldRef needs the run to be owned by a Rollout; give the argument a value instead")
 }

@@ -62,6 +62,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Rollout{}).
 		Owns(&appsv1.ReplicaSet{}).
+		Owns(&v1alpha1.AnalysisRun{}).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsForService)).
 		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsForDeployment),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
@@ -127,6 +128,10 @@ func (r *Reconciler) plan(ctx context.Context, ro *v1alpha1.Rollout) (plan.Plan,
 	if msg := plan.Invalid(ro, services); msg != "" {
 		return plan.InvalidSpec(ro, msg, now), nil
 	}
+	analysisObserved, msg, err := r.observeAnalysis(ctx, ro)
+	if err != nil || msg != "" {
+		return plan.InvalidSpec(ro, msg, now), err
+	}
 	owned, err := r.ownedReplicaSets(ctx, ro)
 	if err != nil {
 		return plan.Plan{}, err
@@ -135,7 +140,7 @@ func (r *Reconciler) plan(ctx context.Context, ro *v1alpha1.Rollout) (plan.Plan,
 	if err != nil {
 		return plan.Plan{}, err
 	}
-	o := plan.Observed{Rollout: ro, NewRS: newRS, Services: services, Now: now.Time}
+	o := plan.Observed{Rollout: ro, NewRS: newRS, Services: services, Now: now.Time, Analysis: analysisObserved}
 	sortRoles(&o, owned)
 	if o.Pods, err = r.restartPods(ctx, ro, owned); err != nil {
 		return plan.Plan{}, err

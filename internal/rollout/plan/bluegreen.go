@@ -30,6 +30,7 @@ func BlueGreen(o Observed) Plan {
 	default:
 		previewBlueGreen(&p, o, active)
 	}
+	planBlueGreenAnalysis(&p, o) // analysis hook: retire and prune runs
 	scaleDownOld(&p, o)
 	pruneHistory(&p, o)
 	planRestart(&p, o)
@@ -106,7 +107,7 @@ func previewBlueGreen(p *Plan, o Observed, active *appsv1.ReplicaSet) {
 		p.Selectors[bg.PreviewService] = HashOf(o.NewRS)
 		st.BlueGreen.PreviewSelector = HashOf(o.NewRS)
 	}
-	if !st.BlueGreen.ScaleUpPreviewCheckPoint && !promotionAllowed(p, o) {
+	if !st.BlueGreen.ScaleUpPreviewCheckPoint && (!prePromotionPassed(p, o) || !promotionAllowed(p, o)) {
 		return
 	}
 	st.BlueGreen.ScaleUpPreviewCheckPoint = true

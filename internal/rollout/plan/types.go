@@ -30,6 +30,8 @@ type Observed struct {
 	Now time.Time
 	// Pods are the Rollout's pods, read only while a restart (spec.restartAt) is pending.
 	Pods []RestartPod
+	// Analysis is the Rollout's AnalysisRuns and the templates it refers to.
+	Analysis AnalysisObserved
 }
 
 // Plan is the desired state one reconcile moves towards.
@@ -55,6 +57,8 @@ type Plan struct {
 	// Metadata is the ephemeral metadata each ReplicaSet (by name) should carry on its pod
 	// template and pods; a nil value removes what was applied before (see RoleMetadata).
 	Metadata map[string]*v1alpha1.PodTemplateMetadata
+	// Analysis is the AnalysisRuns to create, terminate and delete.
+	Analysis AnalysisPlan
 }
 
 // Event is a Kubernetes Event to record about the Rollout.
