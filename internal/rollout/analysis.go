@@ -8,6 +8,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
@@ -134,4 +135,29 @@ func (r *Reconciler) retireAnalysisRuns(ctx context.Context, ro *v1alpha1.Rollou
 		}
 	}
 	return nil
+}
+
+// rolloutsForTemplate maps a (cluster) analysis template event to the Rollouts that refer to
+// it, so that creating a missing template un-sticks them at once.
+func (r *Reconciler) rolloutsForTemplate(ctx context.Context, obj client.Object) []ctrl.Request {
+	_, cluster := obj.(*v1alpha1.ClusterAnalysisTemplate)
+	var list v1alpha1.RolloutList
+	var opts []client.ListOption
+	if !cluster {
+		opts = append(opts, client.InNamespace(obj.GetNamespace()))
+	}
+	if err := r.Client.List(ctx, &list, opts...); err != nil {
+		return nil
+	}
+	var out []ctrl.Request
+	for i := range list.Items {
+		ro := &list.Items[i]
+		for _, ref := range analysisRefs(ro) {
+			if ref.TemplateName == obj.GetName() && ref.ClusterScope == cluster {
+				out = append(out, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: ro.Namespace, Name: ro.Name}})
+				break
+			}
+		}
+	}
+	return out
 }

@@ -236,8 +236,19 @@ func pruneRuns(p *Plan, o Observed, waitedOn map[string]bool) {
 			done = append(done, run)
 		}
 	}
+	// Newest first. Creation times have one-second resolution, so ties are broken by the
+	// revision and then the name, the same way on every reconcile.
 	sort.SliceStable(done, func(i, j int) bool {
-		return done[j].CreationTimestamp.Before(&done[i].CreationTimestamp)
+		a, b := done[i], done[j]
+		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+			return b.CreationTimestamp.Before(&a.CreationTimestamp)
+		}
+		ra, _ := strconv.ParseInt(a.Annotations[v1alpha1.RevisionAnnotation], 10, 64)
+		rb, _ := strconv.ParseInt(b.Annotations[v1alpha1.RevisionAnnotation], 10, 64)
+		if ra != rb {
+			return ra > rb
+		}
+		return a.Name > b.Name
 	})
 	var ok, bad int32
 	for _, run := range done {
