@@ -183,8 +183,10 @@ func TestEngine(t *testing.T) {
 			wantAt:    []time.Duration{0, time.Second, 2 * time.Second, 3 * time.Second, 4 * time.Second},
 		},
 		{
-			name:      "consecutiveSuccessLimit ends an indefinite metric",
-			run:       newRunOf(metric("m", func(m *v1alpha1.Metric) { m.Interval, m.ConsecutiveSuccessLimit, m.InconclusiveLimit = "5s", ios(2), ios(5) })),
+			name: "consecutiveSuccessLimit ends an indefinite metric",
+			run: newRunOf(metric("m", func(m *v1alpha1.Metric) {
+				m.Interval, m.ConsecutiveSuccessLimit, m.InconclusiveLimit = "5s", ios(2), ios(5)
+			})),
 			src:       sequence(0.99, 0.7, 0.99, 0.99),
 			wantPhase: v1alpha1.AnalysisPhaseSuccessful,
 			wantAt:    []time.Duration{0, 5 * time.Second, 10 * time.Second, 15 * time.Second},

@@ -145,8 +145,6 @@ func canaryWithSteps(steps ...v1alpha1.CanaryStep) v1alpha1.RolloutStrategy {
 	return v1alpha1.RolloutStrategy{Canary: &v1alpha1.CanaryStrategy{Steps: steps}}
 }
 
-func weightStep(w int32) v1alpha1.CanaryStep { return v1alpha1.CanaryStep{SetWeight: ptr.To(w)} }
-
 func analysisStep(template string) v1alpha1.CanaryStep {
 	return v1alpha1.CanaryStep{Analysis: &v1alpha1.RolloutAnalysis{
 		Templates: []v1alpha1.AnalysisTemplateRef{{TemplateName: template}},
@@ -156,6 +154,5 @@ func analysisStep(template string) v1alpha1.CanaryStep {
 func indefinitePause() v1alpha1.CanaryStep {
 	return v1alpha1.CanaryStep{Pause: &v1alpha1.RolloutPause{}}
 }
-
 
 func intOrStr(n int32) intstr.IntOrString { return intstr.FromInt32(n) }

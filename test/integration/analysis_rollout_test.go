@@ -28,7 +28,7 @@ func TestAnalysisStepSuccessfulContinues(t *testing.T) {
 	s, m := analysisScene(t, "0.99", func(m *v1alpha1.Metric) {
 		m.Interval, m.Count = "1s", ptr.To(intOrStr(3))
 	})
-	s.create(shopRollout(2, canaryWithSteps(weightStep(50), analysisStep("success-rate"))))
+	s.create(shopRollout(2, canaryWithSteps(setWeight(50), analysisStep("success-rate"))))
 	s.await(state{phase: v1alpha1.RolloutPhaseHealthy, step: 2, sizes: map[string]int32{"blue": 2}})
 
 	s.setImage("argoproj/rollouts-demo:green")
@@ -76,7 +76,7 @@ func TestAnalysisStepFailedAbortsAndRetryRunsAgain(t *testing.T) {
 	s, m := analysisScene(t, "0.10", nil)
 	s.service("shop-stable")
 	s.service("shop-canary")
-	strategy := canaryWithSteps(weightStep(50), analysisStep("success-rate"), indefinitePause())
+	strategy := canaryWithSteps(setWeight(50), analysisStep("success-rate"), indefinitePause())
 	strategy.Canary.StableService, strategy.Canary.CanaryService = "shop-stable", "shop-canary"
 	s.create(shopRollout(2, strategy))
 	s.await(state{phase: v1alpha1.RolloutPhaseHealthy, step: 3, sizes: map[string]int32{"blue": 2}})
@@ -111,7 +111,7 @@ func TestAnalysisStepFailedAbortsAndRetryRunsAgain(t *testing.T) {
 // measures again, and a good result continues.
 func TestAnalysisStepInconclusivePauses(t *testing.T) {
 	s, m := analysisScene(t, "0.70", nil)
-	s.create(shopRollout(2, canaryWithSteps(weightStep(50), analysisStep("success-rate"))))
+	s.create(shopRollout(2, canaryWithSteps(setWeight(50), analysisStep("success-rate"))))
 	s.await(state{phase: v1alpha1.RolloutPhaseHealthy, step: 2, sizes: map[string]int32{"blue": 2}})
 
 	s.setImage("argoproj/rollouts-demo:green")
@@ -129,7 +129,7 @@ func TestAnalysisStepInconclusivePauses(t *testing.T) {
 // when the endpoint turns bad mid-rollout the update is aborted.
 func TestBackgroundAnalysisFailingAborts(t *testing.T) {
 	s, m := analysisScene(t, "0.99", func(m *v1alpha1.Metric) { m.Interval = "1s" })
-	strategy := canaryWithSteps(weightStep(50), indefinitePause())
+	strategy := canaryWithSteps(setWeight(50), indefinitePause())
 	strategy.Canary.Analysis = &v1alpha1.RolloutAnalysisBackground{
 		RolloutAnalysis: v1alpha1.RolloutAnalysis{Templates: []v1alpha1.AnalysisTemplateRef{{TemplateName: "success-rate"}}},
 		StartingStep:    ptr.To[int32](1),

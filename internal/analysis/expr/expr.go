@@ -138,7 +138,7 @@ func isNil(v any) bool {
 		return true
 	}
 	rv := reflect.ValueOf(v)
-	return rv.Kind() == reflect.Ptr && rv.IsNil()
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }
 
 // deref unwraps a pointer result, so that providers may hand over *float64 for "maybe absent".
@@ -147,7 +147,7 @@ func deref(v any) any {
 		return nil
 	}
 	rv := reflect.ValueOf(v)
-	if rv.Kind() == reflect.Ptr {
+	if rv.Kind() == reflect.Pointer {
 		return rv.Elem().Interface()
 	}
 	return v

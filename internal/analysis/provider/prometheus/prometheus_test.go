@@ -80,7 +80,7 @@ func hasSample(base, query string) bool {
 	}
 	defer func() { _ = res.Body.Close() }()
 	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode == 200 && strings.Contains(string(b), `"value":[`)
+	return res.StatusCode == http.StatusOK && strings.Contains(string(b), `"value":[`)
 }
 
 func freeLoopback(t *testing.T) string {
@@ -118,7 +118,7 @@ func guarded(t *testing.T, upstream string) string {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user, pass, basic := r.BasicAuth()
 		bearer := r.Header.Get("Authorization") == "Bearer s3cret"
-		if !bearer && !(basic && user == "ops" && pass == "pw") {
+		if !bearer && (!basic || user != "ops" || pass != "pw") {
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
