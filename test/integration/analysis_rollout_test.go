@@ -211,3 +211,43 @@ func TestMissingTemplateIsInvalidSpec(t *testing.T) {
 	s.create(successRateTemplate("nope", m.srv.URL, nil))
 	s.await(state{phase: v1alpha1.RolloutPhaseHealthy, step: 1, sizes: map[string]int32{"blue": 1}})
 }
+
+// TestBlueGreenPostPromotionFailureSwitchesBack: the active Service switches to the new
+// version, postPromotionAnalysis fails, and the active Service goes back to the old version,
+// which was kept running; after a retry with a good metric the new version is promoted.
+func TestBlueGreenPostPromotionFailureSwitchesBack(t *testing.T) {
+	s, m := analysisScene(t, "0.10", func(m *v1alpha1.Metric) { m.InitialDelay = "1s" })
+	s.service("shop-active")
+	s.create(shopRollout(2, v1alpha1.RolloutStrategy{BlueGreen: &v1alpha1.BlueGreenStrategy{
+		ActiveService:         "shop-active",
+		PostPromotionAnalysis: &v1alpha1.RolloutAnalysis{Templates: []v1alpha1.AnalysisTemplateRef{{TemplateName: "success-rate"}}},
+	}}))
+	s.await(state{phase: v1alpha1.RolloutPhaseHealthy, step: -1, sizes: map[string]int32{"blue": 2}})
+
+	s.setImage("argoproj/rollouts-demo:green")
+	post := ""
+	for deadline := time.Now().Add(60 * time.Second); s.selector("shop-active") != "green"; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the active Service never switched to green: %s", s.describe())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	post = fmt.Sprintf("shop-%s-2-post", s.newHash())
+	s.await(state{phase: v1alpha1.RolloutPhaseDegraded, step: -1,
+		message: `RolloutAborted: Rollout aborted update to revision 2: Metric "success-rate" assessed Failed due to failed (1) > failureLimit (0)`})
+	s.awaitRuns(post + "=Failed")
+	if got := s.selector("shop-active"); got != "blue" {
+		t.Fatalf("active Service selects %s after a failed post-promotion analysis, want blue", got)
+	}
+	if ro := s.rollout(); ro.Status.StableRS == ro.Status.CurrentPodHash {
+		t.Fatalf("the failed version became stable")
+	}
+
+	m.set("0.99")
+	s.update(func(ro *v1alpha1.Rollout) { ro.Status.Abort = false }, true)
+	s.await(state{phase: v1alpha1.RolloutPhaseHealthy, step: -1})
+	s.awaitRuns(post + "=Failed " + post + ".1=Successful")
+	if got := s.selector("shop-active"); got != "green" {
+		t.Fatalf("active Service selects %s after promotion, want green", got)
+	}
+}

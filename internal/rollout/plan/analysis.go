@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
@@ -279,11 +280,40 @@ func prePromotionPassed(p *Plan, o Observed) bool {
 	return waitOnRun(p, o, s) == v1alpha1.AnalysisPhaseSuccessful
 }
 
+// postPromotionPassed runs blue-green postPromotionAnalysis once the active Service selects
+// the new version; the new version becomes stable (and the old one may go) only when it is
+// Successful.
+func postPromotionPassed(p *Plan, o Observed) bool {
+	bg := o.Rollout.Spec.Strategy.BlueGreen
+	st := &p.Status
+	if bg.PostPromotionAnalysis == nil || st.PromoteFull || RollbackWithinWindow(o) {
+		return true
+	}
+	s := runSlot{kind: RolloutTypePostPromotion, analysis: bg.PostPromotionAnalysis,
+		status: &st.BlueGreen.PostPromotionAnalysisRunStatus, before: o.Rollout.Status.BlueGreen.PostPromotionAnalysisRunStatus}
+	return waitOnRun(p, o, s) == v1alpha1.AnalysisPhaseSuccessful
+}
+
+// revertActive points the active Service back at the stable version after an abort that
+// happened once it had switched (a failed post-promotion analysis), and returns the
+// version the active Service now selects.
+func revertActive(p *Plan, o Observed, active *appsv1.ReplicaSet) *appsv1.ReplicaSet {
+	st := &p.Status
+	stable := o.StableRS
+	if stable == nil || stable == o.NewRS || st.BlueGreen.ActiveSelector == HashOf(stable) || !fullyAvailable(stable) {
+		return active
+	}
+	p.Selectors[o.Rollout.Spec.Strategy.BlueGreen.ActiveService] = HashOf(stable)
+	st.BlueGreen.ActiveSelector = HashOf(stable)
+	return stable
+}
+
 // planBlueGreenAnalysis retires and prunes a blue-green rollout's runs.
 func planBlueGreenAnalysis(p *Plan, o Observed) {
 	st := &p.Status
 	if !updating(st) {
 		st.BlueGreen.PrePromotionAnalysisRunStatus = nil
+		st.BlueGreen.PostPromotionAnalysisRunStatus = nil
 	}
 	keep := map[string]bool{}
 	for _, s := range []*v1alpha1.RolloutAnalysisRunStatus{st.BlueGreen.PrePromotionAnalysisRunStatus, st.BlueGreen.PostPromotionAnalysisRunStatus} {

@@ -73,6 +73,7 @@ func switchActive(p *Plan, o Observed) {
 // new version after abortScaleDownDelaySeconds (0 keeps it for inspection).
 func abortBlueGreen(p *Plan, o Observed, active *appsv1.ReplicaSet) {
 	bg := o.Rollout.Spec.Strategy.BlueGreen
+	active = revertActive(p, o, active) // analysis hook: a failed post-promotion analysis switches back
 	if active != nil && bg.PreviewService != "" && fullyAvailable(active) {
 		p.Selectors[bg.PreviewService] = HashOf(active)
 		p.Status.BlueGreen.PreviewSelector = HashOf(active)
@@ -139,6 +140,9 @@ func promotionAllowed(p *Plan, o Observed) bool {
 func promoteBlueGreen(p *Plan, o Observed) {
 	st := &p.Status
 	switchActive(p, o)
+	if !postPromotionPassed(p, o) { // analysis hook: the old version stays up until it passes
+		return
+	}
 	st.StableRS = st.CurrentPodHash
 	st.PromoteFull = false
 	st.PauseConditions, st.ControllerPause = nil, false
