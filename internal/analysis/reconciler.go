@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -44,6 +45,9 @@ type Reconciler struct {
 	APIReader client.Reader
 	Registry  provider.Registry
 	Clock     clock.PassiveClock
+	// Recorder, when set, records an Event on each phase change ("AnalysisRunFailed", ...), the
+	// reasons Argo Rollouts' notification triggers (on-analysis-run-failed, ...) key on.
+	Recorder events.EventRecorder
 	// Workers is the number of runs reconciled at once.
 	Workers int
 }
@@ -96,6 +100,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			}
 			return ctrl.Result{}, fmt.Errorf("writing the status of AnalysisRun %q: %w", run.Name, err)
 		}
+		r.recordPhase(run, before.Phase)
 	}
 	if run.Status.Phase.Completed() {
 		ctrl.LoggerFrom(ctx).Info("AnalysisRun completed", "phase", run.Status.Phase, "message", run.Status.Message)
@@ -189,6 +194,27 @@ func (r *Reconciler) resolve(ctx context.Context, run *v1alpha1.AnalysisRun) ([]
 		return nil, err
 	}
 	return metrics, Validate(run, metrics)
+}
+
+// recordPhase records an Event when the run's phase changed.
+func (r *Reconciler) recordPhase(run *v1alpha1.AnalysisRun, before v1alpha1.AnalysisPhase) {
+	phase := run.Status.Phase
+	if r.Recorder == nil || phase == before || phase == "" {
+		return
+	}
+	eventType := corev1.EventTypeNormal
+	switch phase {
+	case v1alpha1.AnalysisPhaseFailed, v1alpha1.AnalysisPhaseError, v1alpha1.AnalysisPhaseInconclusive:
+		eventType = corev1.EventTypeWarning
+	}
+	msg := fmt.Sprintf("Analysis Run %s", phase)
+	if run.Status.Message != "" {
+		msg += ": " + run.Status.Message
+	}
+	if len(msg) > 1000 {
+		msg = msg[:1000] + "..."
+	}
+	r.Recorder.Eventf(run, nil, eventType, "AnalysisRun"+string(phase), "Reconcile", "%s", msg)
 }
 
 // fail ends a run that cannot go on.

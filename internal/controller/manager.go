@@ -185,7 +185,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o *Options) error {
 	if err := r.SetupWithManager(ctx, mgr); err != nil {
 		return fmt.Errorf("setting up the rollout reconciler: %w", err)
 	}
-	ar := &analysis.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clock.RealClock{}}
+	ar := &analysis.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clock.RealClock{},
+		Recorder: mgr.GetEventRecorder(events.Component)}
 	if err := ar.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the AnalysisRun reconciler: %w", err)
 	}

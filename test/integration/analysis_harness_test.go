@@ -84,7 +84,8 @@ func (s *scene) startAnalysisController() {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	r := &analysis.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clock.RealClock{}, Workers: 2}
+	r := &analysis.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clock.RealClock{}, Workers: 2,
+		Recorder: mgr.GetEventRecorder("rollouts-controller")}
 	if err := r.SetupWithManager(mgr); err != nil {
 		s.t.Fatal(err)
 	}

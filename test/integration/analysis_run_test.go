@@ -75,6 +75,25 @@ func TestAnalysisRunCannotStart(t *testing.T) {
 	if m.hits.Load() != 0 {
 		t.Errorf("runs that cannot start measured %d times", m.hits.Load())
 	}
+	// The phase change is an Event, as Argo's notification triggers expect.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var list corev1.EventList
+		if err := env.Client.List(t.Context(), &list, client.InNamespace(s.ns)); err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, e := range list.Items {
+			found = found || (e.Reason == "AnalysisRunError" && e.InvolvedObject.Name == "missing-arg" && e.Type == corev1.EventTypeWarning)
+		}
+		if found {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no AnalysisRunError Event for run missing-arg")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // TestAnalysisRunSecretArgTerminateAndTTL: an argument from a Secret resolves; terminate ends
