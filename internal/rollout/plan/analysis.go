@@ -158,7 +158,7 @@ func stepAnalysisDone(p *Plan, o Observed, index int32, step v1alpha1.CanaryStep
 func planBackgroundAnalysis(p *Plan, o Observed) {
 	st := &p.Status
 	c := o.Rollout.Spec.Strategy.Canary
-	if bg := c.Analysis; bg != nil && updating(st) && !st.Abort && !o.Rollout.Spec.Paused {
+	if bg := c.Analysis; bg != nil && updating(st) && !st.Abort && !st.PromoteFull && !o.Rollout.Spec.Paused {
 		start := int32(0)
 		if bg.StartingStep != nil {
 			start = *bg.StartingStep
