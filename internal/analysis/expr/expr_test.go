@@ -119,3 +119,19 @@ func TestCheck(t *testing.T) {
 		}
 	}
 }
+
+// FuzzEval: any condition over any of the result shapes providers produce gives a phase or
+// an error, never a panic.
+func FuzzEval(f *testing.F) {
+	for _, seed := range []string{"result[0] >= 0.95", "asFloat(result) > 0.5", "isNaN(result)", "default(result, 0) > 1",
+		"len(result) > 0", "asInt(result) == 1", "result.a.b", "all(result, {# > 0})", "1/0 > 1", "result[99]"} {
+		f.Add(seed)
+	}
+	results := []any{nil, 0.5, math.NaN(), []float64{0.9, 1}, "0.7", map[string]any{"a": map[string]any{"b": true}}, true}
+	f.Fuzz(func(t *testing.T, condition string) {
+		for _, r := range results {
+			_, _ = Assess(r, condition, "")
+			_ = Check(condition)
+		}
+	})
+}
