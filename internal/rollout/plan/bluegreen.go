@@ -141,6 +141,9 @@ func promoteBlueGreen(p *Plan, o Observed) {
 	st := &p.Status
 	switchActive(p, o)
 	if !postPromotionPassed(p, o) { // analysis hook: the old version stays up until it passes
+		if st.Abort {
+			revertActive(p, o, nil) // failed: back to the old version in this same reconcile
+		}
 		return
 	}
 	st.StableRS = st.CurrentPodHash
