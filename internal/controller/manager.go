@@ -29,6 +29,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
+	"github.com/aviary-dev/aviary/internal/analysis"
 	"github.com/aviary-dev/aviary/internal/events"
 	"github.com/aviary-dev/aviary/internal/metrics"
 	"github.com/aviary-dev/aviary/internal/rollout"
@@ -185,6 +186,11 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o *Options) error {
 	}
 	if err := r.SetupWithManager(ctx, mgr); err != nil {
 		return fmt.Errorf("setting up the rollout reconciler: %w", err)
+	}
+	ar := &analysis.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clock.RealClock{},
+		Recorder: mgr.GetEventRecorder(events.Component)}
+	if err := ar.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the AnalysisRun reconciler: %w", err)
 	}
 
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {

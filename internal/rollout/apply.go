@@ -41,7 +41,13 @@ func (r *Reconciler) apply(ctx context.Context, ro *v1alpha1.Rollout, p plan.Pla
 	if err := r.deletePods(ctx, ro, p.DeletePods); err != nil {
 		return err
 	}
+	if err := r.createAnalysisRuns(ctx, ro, p.Analysis.Create); err != nil {
+		return err
+	}
 	if err := r.writeStatus(ctx, ro, p.Status); err != nil {
+		return err
+	}
+	if err := r.retireAnalysisRuns(ctx, ro, p.Analysis); err != nil {
 		return err
 	}
 	for _, e := range p.Events {

@@ -65,6 +65,9 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Rollout{}).
 		Owns(&appsv1.ReplicaSet{}).
+		Owns(&v1alpha1.AnalysisRun{}).
+		Watches(&v1alpha1.AnalysisTemplate{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsForTemplate)).
+		Watches(&v1alpha1.ClusterAnalysisTemplate{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsForTemplate)).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsForService)).
 		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsForDeployment),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{}))
@@ -135,6 +138,10 @@ func (r *Reconciler) plan(ctx context.Context, ro *v1alpha1.Rollout) (plan.Plan,
 	if err != nil || msg != "" {
 		return plan.InvalidSpec(ro, msg, now), err
 	}
+	analysisObserved, msg, err := r.observeAnalysis(ctx, ro)
+	if err != nil || msg != "" {
+		return plan.InvalidSpec(ro, msg, now), err
+	}
 	owned, err := r.ownedReplicaSets(ctx, ro)
 	if err != nil {
 		return plan.Plan{}, err
@@ -143,7 +150,7 @@ func (r *Reconciler) plan(ctx context.Context, ro *v1alpha1.Rollout) (plan.Plan,
 	if err != nil {
 		return plan.Plan{}, err
 	}
-	o := plan.Observed{Rollout: ro, NewRS: newRS, Services: services, Now: now.Time, Traffic: traffic}
+	o := plan.Observed{Rollout: ro, NewRS: newRS, Services: services, Now: now.Time, Traffic: traffic, Analysis: analysisObserved}
 	sortRoles(&o, owned)
 	if o.Pods, err = r.restartPods(ctx, ro, owned); err != nil {
 		return plan.Plan{}, err

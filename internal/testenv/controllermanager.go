@@ -54,6 +54,7 @@ var controllerManagerControllers = []string{
 	"namespace-controller",
 	"serviceaccount-controller",
 	"serviceaccount-token-controller",
+	"job-controller",
 }
 
 // controllerManager is a running kube-controller-manager process.

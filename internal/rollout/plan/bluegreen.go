@@ -30,6 +30,7 @@ func BlueGreen(o Observed) Plan {
 	default:
 		previewBlueGreen(&p, o, active)
 	}
+	planBlueGreenAnalysis(&p, o) // analysis hook: retire and prune runs
 	scaleDownOld(&p, o)
 	pruneHistory(&p, o)
 	planRestart(&p, o)
@@ -72,6 +73,7 @@ func switchActive(p *Plan, o Observed) {
 // new version after abortScaleDownDelaySeconds (0 keeps it for inspection).
 func abortBlueGreen(p *Plan, o Observed, active *appsv1.ReplicaSet) {
 	bg := o.Rollout.Spec.Strategy.BlueGreen
+	active = revertActive(p, o, active) // analysis hook: a failed post-promotion analysis switches back
 	if active != nil && bg.PreviewService != "" && fullyAvailable(active) {
 		p.Selectors[bg.PreviewService] = HashOf(active)
 		p.Status.BlueGreen.PreviewSelector = HashOf(active)
@@ -106,7 +108,7 @@ func previewBlueGreen(p *Plan, o Observed, active *appsv1.ReplicaSet) {
 		p.Selectors[bg.PreviewService] = HashOf(o.NewRS)
 		st.BlueGreen.PreviewSelector = HashOf(o.NewRS)
 	}
-	if !st.BlueGreen.ScaleUpPreviewCheckPoint && !promotionAllowed(p, o) {
+	if !st.BlueGreen.ScaleUpPreviewCheckPoint && (!prePromotionPassed(p, o) || !promotionAllowed(p, o)) {
 		return
 	}
 	st.BlueGreen.ScaleUpPreviewCheckPoint = true
@@ -138,6 +140,12 @@ func promotionAllowed(p *Plan, o Observed) bool {
 func promoteBlueGreen(p *Plan, o Observed) {
 	st := &p.Status
 	switchActive(p, o)
+	if !postPromotionPassed(p, o) { // analysis hook: the old version stays up until it passes
+		if st.Abort {
+			revertActive(p, o, nil) // failed: back to the old version in this same reconcile
+		}
+		return
+	}
 	st.StableRS = st.CurrentPodHash
 	st.PromoteFull = false
 	st.PauseConditions, st.ControllerPause = nil, false

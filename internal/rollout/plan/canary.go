@@ -18,11 +18,13 @@ func Canary(o Observed) Plan {
 	p := newPlan(o.Rollout)
 	c := o.Rollout.Spec.Strategy.Canary
 	beginRevision(&p, o, len(c.Steps))
+	planBackgroundAnalysis(&p, o) // analysis hook: a failed background run aborts below
 	syncAbort(&p, o)
 
 	weight := canaryProgress(&p, o)
 	reached := scaleCanary(&p, o, weight)
 	completeCanary(&p, o, reached)
+	finishCanaryAnalysis(&p, o) // analysis hook: retire and prune runs
 	canaryServices(&p, o)
 	pruneHistory(&p, o)
 	planRestart(&p, o)
@@ -81,15 +83,20 @@ func syncAbort(p *Plan, o Observed) {
 		if st.CurrentStepIndex != nil {
 			st.CurrentStepIndex = ptr.To[int32](0)
 		}
-		p.event(corev1.EventTypeWarning, ReasonAborted, abortMessage(o))
+		p.event(corev1.EventTypeWarning, ReasonAborted, abortMessage(o, st))
 	case !st.Abort && st.AbortedAt != nil:
 		st.AbortedAt = nil
 		p.normal(ReasonRetried, fmt.Sprintf("Rollout retried update to revision %d", RevisionOf(o.NewRS)))
 	}
 }
 
-func abortMessage(o Observed) string {
-	return fmt.Sprintf("Rollout aborted update to revision %d", RevisionOf(o.NewRS))
+// abortMessage is Argo's: the run that made the rollout abort, if one did, is named after it.
+func abortMessage(o Observed, st *v1alpha1.RolloutStatus) string {
+	msg := fmt.Sprintf("Rollout aborted update to revision %d", RevisionOf(o.NewRS))
+	if reason := analysisAbortReason(st); reason != "" {
+		msg += ": " + reason
+	}
+	return msg
 }
 
 // updating: the current template is not yet the stable one.
@@ -134,9 +141,11 @@ func stepDone(p *Plan, o Observed, step v1alpha1.CanaryStep, weight int32) bool 
 		return canaryAtWeight(o, weight)
 	case step.Pause != nil:
 		return pauseDone(p, o, step.Pause)
+	case step.Analysis != nil:
+		return stepAnalysisDone(p, o, stepIndex(&p.Status), step)
 	}
-	// Analysis, experiment, route and plugin steps wait for controllers that own them; a
-	// human can still move past them with promote.
+	// Experiment and plugin steps wait for controllers that own them; a human can still move
+	// past them with promote.
 	return false
 }
 

@@ -64,7 +64,7 @@ func progressCondition(p *Plan, o Observed, before *v1alpha1.RolloutStatus) {
 	rsName := o.NewRS.Name
 	switch {
 	case st.Abort:
-		setCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionFalse, ReasonAborted, abortMessage(o), o.Now)
+		setCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionFalse, ReasonAborted, abortMessage(o, st), o.Now)
 		return
 	case paused(o.Rollout, st):
 		setCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionUnknown, ReasonPausedCondition, "Rollout is paused", o.Now)

@@ -33,6 +33,8 @@ type Observed struct {
 	Pods []RestartPod
 	// Traffic is the routes of a traffic-routed canary, nil without trafficRouting.
 	Traffic *TrafficObserved
+	// Analysis is the Rollout's AnalysisRuns and the templates it refers to.
+	Analysis AnalysisObserved
 }
 
 // Plan is the desired state one reconcile moves towards.
@@ -60,6 +62,8 @@ type Plan struct {
 	Metadata map[string]*v1alpha1.PodTemplateMetadata
 	// RouteUpdates are the Gateway API routes to write, already edited.
 	RouteUpdates []*unstructured.Unstructured
+	// Analysis is the AnalysisRuns to create, terminate and delete.
+	Analysis AnalysisPlan
 }
 
 // Event is a Kubernetes Event to record about the Rollout.
