@@ -10,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -116,9 +117,14 @@ func TestWorkloadRefProgressiveMigration(t *testing.T) {
 	}
 	first := s.rollout().Status.CurrentPodHash
 
-	d := s.deployment()
-	d.Spec.Template.Spec.Containers[0].Image = "argoproj/rollouts-demo:green"
-	if err := env.Client.Update(t.Context(), d); err != nil {
+	// The controller scales the Deployment and kube-controller-manager writes its status at the
+	// same time: re-read on a conflict, as any client editing a live object must.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		d := s.deployment()
+		d.Spec.Template.Spec.Containers[0].Image = "argoproj/rollouts-demo:green"
+		return env.Client.Update(t.Context(), d)
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	s.awaitWorkload("a new revision with 3 green pods", func(ro *v1alpha1.Rollout, d *appsv1.Deployment) bool {
