@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"runtime"
 	"strconv"
@@ -35,21 +36,30 @@ func benchPods() int {
 // window. The API server and etcd are other processes and are not counted.
 //
 //	KUBEBUILDER_ASSETS=$(make -s controlplane | tail -n1) go test -run '^$' -bench LocalNodeIdlePods -benchtime 1x -timeout 20m ./test/integration/
+//
+// The no-probes case is the baseline: the difference is what readiness probing costs.
 func BenchmarkLocalNodeIdlePods(b *testing.B) {
-	for range b.N {
-		benchmarkIdlePods(b, benchPods())
+	for i, probe := range []bool{false, true} {
+		name := map[bool]string{false: "no-probes", true: "readiness-every-10s"}[probe]
+		b.Run(name, func(b *testing.B) {
+			for range b.N {
+				benchmarkIdlePods(b, benchPods(), probe, fmt.Sprintf("aviary-local-bench-%d", i), fmt.Sprintf("127.%d.0.1", 210+i))
+			}
+		})
 	}
 }
 
-func benchmarkIdlePods(b *testing.B, pods int) {
+func benchmarkIdlePods(b *testing.B, pods int, probe bool, nodeName, firstIP string) {
 	c := kubernetes.NewForConfigOrDie(env.Config)
 	ns := fmt.Sprintf("localnode-bench-%d", time.Now().UnixNano())
-	startLocalNode(b, "aviary-local-bench", "127.210.0.1", "127.210.255.254")
+	first := netip.MustParseAddr(firstIP)
+	last := netip.AddrFrom4([4]byte{first.As4()[0], first.As4()[1], 255, 254})
+	startLocalNode(b, nodeName, first.String(), last.String())
 	localNodeNamespace(b, c, ns)
 	baseRSS, baseHeap, baseG := processFigures()
 
 	start := time.Now()
-	createIdlePods(b, c, ns, pods)
+	createIdlePods(b, c, ns, pods, probe, nodeName)
 	created := time.Since(start)
 	waitAllReady(b, c, ns, pods)
 	ready := time.Since(start)
@@ -76,11 +86,11 @@ func benchmarkIdlePods(b *testing.B, pods int) {
 	_ = c.CoreV1().Namespaces().Delete(deleteCtx, ns, metav1.DeleteOptions{})
 }
 
-func idlePod(ns string, i int) *corev1.Pod {
-	return &corev1.Pod{
+func idlePod(ns string, i int, probe bool, nodeName string) *corev1.Pod {
+	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("idle-%04d", i), Labels: map[string]string{"app": "idle"}},
 		Spec: corev1.PodSpec{
-			NodeName: "aviary-local-bench",
+			NodeName: nodeName,
 			Containers: []corev1.Container{{
 				Name:  "demo",
 				Image: "argoproj/rollouts-demo:blue",
@@ -92,9 +102,13 @@ func idlePod(ns string, i int) *corev1.Pod {
 			}},
 		},
 	}
+	if !probe {
+		pod.Spec.Containers[0].ReadinessProbe = nil
+	}
+	return pod
 }
 
-func createIdlePods(b *testing.B, c kubernetes.Interface, ns string, pods int) {
+func createIdlePods(b *testing.B, c kubernetes.Interface, ns string, pods int, probe bool, nodeName string) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
@@ -105,7 +119,7 @@ func createIdlePods(b *testing.B, c kubernetes.Interface, ns string, pods int) {
 				if i >= pods {
 					return
 				}
-				if _, err := c.CoreV1().Pods(ns).Create(context.Background(), idlePod(ns, i), metav1.CreateOptions{}); err != nil {
+				if _, err := c.CoreV1().Pods(ns).Create(context.Background(), idlePod(ns, i, probe, nodeName), metav1.CreateOptions{}); err != nil {
 					errs <- err
 					return
 				}

@@ -134,6 +134,13 @@ func TestLocalNodeRunsEchoPodsWithProbesLogsAndDeletion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	nodeReady := false
+	for _, cond := range node.Status.Conditions {
+		nodeReady = nodeReady || (cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue)
+	}
+	if !nodeReady {
+		t.Errorf("node conditions %+v: want Ready=True", node.Status.Conditions)
+	}
 	if got := node.Status.Allocatable.Pods().Value(); got != 110 {
 		t.Errorf("node allocatable pods = %d, want 110", got)
 	}
