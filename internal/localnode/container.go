@@ -96,7 +96,7 @@ func (c *container) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	run := &containerRun{startedAt: c.env.Now(), cancel: cancel}
 	for _, l := range listeners {
-		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, Protocols: cleartextProtocols()}
 		run.servers = append(run.servers, srv)
 		run.done.Add(1)
 		go func() {
@@ -108,6 +108,15 @@ func (c *container) start() {
 	c.run = run
 	c.log.Printf("started %s (%s) on %s, serving %s", c.spec.Name, c.spec.Image, c.env.PodIP, describeListeners(listeners, behaviour))
 	c.startProbes(ctx, run)
+}
+
+// cleartextProtocols serves HTTP/1 and cleartext HTTP/2 (h2c with prior knowledge) on the same
+// port, like echo-basic, for gateways that speak h2c to backends.
+func cleartextProtocols() *http.Protocols {
+	p := new(http.Protocols)
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	return p
 }
 
 // behaviour is the image's behaviour with the environment's overrides: ERROR_RATE (a share

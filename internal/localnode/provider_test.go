@@ -77,7 +77,7 @@ func isReady(p *corev1.Pod) bool {
 func TestProviderRunsPodsOnTheirOwnIPAndStopsThemOnDelete(t *testing.T) {
 	p, log := newTestProvider(t, "127.204.0.1", "127.204.0.20")
 	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", UID: "uid-1"},
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", UID: "uid-1", DeletionGracePeriodSeconds: ptr.To[int64](5)},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{
 			{
 				Name: "echo", Image: "nginx:1",
@@ -109,6 +109,19 @@ func TestProviderRunsPodsOnTheirOwnIPAndStopsThemOnDelete(t *testing.T) {
 		if err := json.Unmarshal(body, &r); err != nil || r.Pod != "web" || r.Namespace != "shop" || r.Image != "nginx:1" {
 			t.Errorf("port %s answered %s (%v)", port, body, err)
 		}
+	}
+
+	// The same port speaks cleartext HTTP/2 to a client that asks for it.
+	h2 := &http.Client{Transport: &http.Transport{Protocols: h2cOnly()}}
+	resp, err := h2.Get("http://" + net.JoinHostPort(ip, "3000") + "/h2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r echo.Response
+	_ = json.NewDecoder(resp.Body).Decode(&r)
+	_ = resp.Body.Close()
+	if r.Proto != "HTTP/2.0" {
+		t.Errorf("h2c request reported proto %q, want HTTP/2.0", r.Proto)
 	}
 
 	if err := p.DeletePod(context.Background(), pod); err != nil {
@@ -171,4 +184,10 @@ func TestProviderDemoImageServesOn8080WithoutDeclaredPorts(t *testing.T) {
 	if string(body) != "\"green\"\n" {
 		t.Errorf("/color = %q, want \"green\"", body)
 	}
+}
+
+func h2cOnly() *http.Protocols {
+	p := new(http.Protocols)
+	p.SetUnencryptedHTTP2(true)
+	return p
 }
