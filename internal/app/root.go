@@ -34,6 +34,7 @@ func NewRootCommand(opts ...RootOption) *cobra.Command {
 	root.AddCommand(
 		NewControllerCommand(),
 		NewLocalCommand(),
+		NewNodeCommand(), NewDemoAppCommand(),
 		NewVersionCommand(),
 	)
 	cli.AddCommands(root, cli.NewOptions(genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}))
