@@ -33,6 +33,7 @@ func NewRootCommand(opts ...RootOption) *cobra.Command {
 	}
 	root.AddCommand(
 		NewControllerCommand(),
+		NewGatewayCommand(),
 		NewVersionCommand(),
 	)
 	cli.AddCommands(root, cli.NewOptions(genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}))
