@@ -35,6 +35,7 @@ func NewRootCommand(opts ...RootOption) *cobra.Command {
 		NewControllerCommand(),
 		NewLocalCommand(),
 		NewNodeCommand(), NewDemoAppCommand(),
+		NewGatewayCommand(),
 		NewVersionCommand(),
 	)
 	cli.AddCommands(root, cli.NewOptions(genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}))
