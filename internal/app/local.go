@@ -22,7 +22,8 @@ func NewLocalCommand() *cobra.Command {
 			"ports are $" + localcluster.PortBaseEnv + " (default 16000) plus a fixed offset each.",
 	}
 	local.AddCommand(newLocalUpCommand(), newLocalDownCommand(), newLocalStatusCommand(),
-		newLocalKubeconfigCommand(), newLocalDemoCommand(), newLocalPodTargetsCommand())
+		newLocalKubeconfigCommand(), newLocalDemoCommand(), newLocalPodTargetsCommand(),
+		newLocalEndpointsCommand())
 	return local
 }
 
@@ -153,5 +154,27 @@ func newLocalPodTargetsCommand() *cobra.Command {
 	cmd.Flags().StringVar(&output, "output", "", "File to write")
 	_ = cmd.MarkFlagRequired("kubeconfig")
 	_ = cmd.MarkFlagRequired("output")
+	return cmd
+}
+
+// newLocalEndpointsCommand is the sandbox's own helper process: EndpointSlices for pods on
+// loopback addresses, which kube-controller-manager cannot write.
+func newLocalEndpointsCommand() *cobra.Command {
+	var kubeconfig, synced string
+	cmd := &cobra.Command{
+		Use:    "endpoints",
+		Short:  "Write FQDN EndpointSlices for the sandbox's loopback pods (run by `local up`)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return localcluster.RunEndpoints(ctx, kubeconfig, synced)
+		},
+	}
+	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "Kubeconfig of the sandbox")
+	cmd.Flags().StringVar(&synced, "synced-file", "", "File touched after the first sync")
+	_ = cmd.MarkFlagRequired("kubeconfig")
+	_ = cmd.MarkFlagRequired("synced-file")
 	return cmd
 }

@@ -1,8 +1,6 @@
 package localcluster
 
 import (
-	"context"
-	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -19,6 +17,9 @@ type component struct {
 	argv     func(s *Sandbox) []string
 	ready    func(s *Sandbox) readiness
 	ports    func(p Ports) []int
+	// readyFile, when set, is a file the process writes once it is ready; it is removed
+	// before the process starts, so that one left by an earlier run does not count.
+	readyFile func(l Layout) string
 	// address is what status shows.
 	address      func(p Ports) string
 	readyTimeout time.Duration
@@ -41,7 +42,7 @@ func controlPlane() []component {
 }
 
 func workloads() []component {
-	return []component{node(), aviaryController(), gateway(), podTargets(), prometheus()}
+	return []component{endpoints(), node(), aviaryController(), gateway(), podTargets(), prometheus()}
 }
 
 func allComponents() []component { return append(controlPlane(), workloads()...) }
@@ -123,9 +124,11 @@ func controllerManager() component {
 				"--kubeconfig=" + kc,
 				"--authentication-kubeconfig=" + kc,
 				"--authorization-kubeconfig=" + kc,
-				// Every default controller; serviceaccount-token signs with the same key the
-				// API server verifies with.
-				"--controllers=*",
+				// Every default controller but those that write pod IPs into Endpoints and
+				// EndpointSlices: the API server refuses the loopback IPs of the sandbox's
+				// pods there, and the endpoints process writes FQDN slices instead.
+				// serviceaccount-token signs with the key the API server verifies with.
+				"--controllers=*,-endpoints-controller,-endpointslice-controller,-endpointslice-mirroring-controller",
 				"--service-account-private-key-file=" + s.pki.ServiceAccountKey(),
 				"--use-service-account-credentials=true",
 				"--root-ca-file=" + s.pki.CACert(),
@@ -178,11 +181,13 @@ func node() component {
 				s.cfg.Aviary, "node",
 				"--kubeconfig=" + s.layout.Kubeconfig("node"),
 				"--node-name=" + NodeName,
+				"--port=" + strconv.Itoa(s.cfg.Ports.Kubelet),
+				"--pod-ip-range=" + s.cfg.PodIPRange,
 			}
 		},
 		ready:        func(s *Sandbox) readiness { return nodeReady(s) },
-		ports:        func(Ports) []int { return nil },
-		address:      func(Ports) string { return "node/" + NodeName },
+		ports:        func(p Ports) []int { return []int{p.Kubelet} },
+		address:      func(p Ports) string { return "node/" + NodeName + ", kubelet API " + httpsURL(p.Kubelet) },
 		readyTimeout: 60 * time.Second,
 	}
 }
@@ -216,14 +221,39 @@ func gateway() component {
 			return []string{
 				s.cfg.Aviary, "gateway",
 				"--kubeconfig=" + s.layout.Kubeconfig("gateway"),
+				"--controller-name=" + GatewayControllerName,
+				"--metrics-bind-address=" + loopback(s.cfg.Ports.GatewayMetrics),
+				"--health-probe-bind-address=" + loopback(s.cfg.Ports.GatewayHealth),
 			}
 		},
-		ready:        func(*Sandbox) readiness { return stillRunningAfter(2 * time.Second) },
-		ports:        func(Ports) []int { return nil },
-		address:      func(Ports) string { return "serves Gateways of class controller " + GatewayControllerName },
+		ready:        func(s *Sandbox) readiness { return httpOK(httpURL(s.cfg.Ports.GatewayHealth) + "/readyz") },
+		ports:        func(p Ports) []int { return []int{p.GatewayMetrics, p.GatewayHealth} },
+		address:      func(p Ports) string { return httpURL(p.GatewayMetrics) + "/metrics" },
 		readyTimeout: 30 * time.Second,
 	}
 }
+
+// endpoints writes the EndpointSlices of the sandbox's loopback pods (see desiredSlices).
+func endpoints() component {
+	return component{
+		name:        "endpoints",
+		selfCommand: "local",
+		argv: func(s *Sandbox) []string {
+			return []string{
+				s.cfg.Aviary, "local", "endpoints",
+				"--kubeconfig=" + s.layout.Kubeconfig("endpoints"),
+				"--synced-file=" + endpointsSyncedFile(s.layout),
+			}
+		},
+		readyFile:    endpointsSyncedFile,
+		ready:        func(s *Sandbox) readiness { return fileExists(endpointsSyncedFile(s.layout)) },
+		ports:        func(Ports) []int { return nil },
+		address:      func(Ports) string { return "writes EndpointSlices (FQDN) of loopback pods" },
+		readyTimeout: 30 * time.Second,
+	}
+}
+
+func endpointsSyncedFile(l Layout) string { return filepath.Join(l.RunDir(), "endpoints.synced") }
 
 // podTargets feeds Prometheus the pods to scrape; it runs only where Prometheus does.
 func podTargets() component {
@@ -241,12 +271,8 @@ func podTargets() component {
 				"--output=" + podTargetsFile(s.layout),
 			}
 		},
-		ready: func(s *Sandbox) readiness {
-			return func(context.Context) error {
-				_, err := os.Stat(podTargetsFile(s.layout))
-				return err
-			}
-		},
+		readyFile:    podTargetsFile,
+		ready:        func(s *Sandbox) readiness { return fileExists(podTargetsFile(s.layout)) },
 		ports:        func(Ports) []int { return nil },
 		address:      func(Ports) string { return "writes Prometheus' pod targets" },
 		readyTimeout: 30 * time.Second,

@@ -26,6 +26,8 @@ type Ports struct {
 	Kubelet           int `json:"kubelet"`
 	ControllerMetrics int `json:"controllerMetrics"`
 	ControllerHealth  int `json:"controllerHealth"`
+	GatewayMetrics    int `json:"gatewayMetrics"`
+	GatewayHealth     int `json:"gatewayHealth"`
 	Prometheus        int `json:"prometheus"`
 }
 
@@ -40,6 +42,8 @@ func PortsFrom(base int) Ports {
 		Kubelet:           base + 250,
 		ControllerMetrics: base + 80,
 		ControllerHealth:  base + 81,
+		GatewayMetrics:    base + 82,
+		GatewayHealth:     base + 83,
 		Prometheus:        base + 90,
 	}
 }
@@ -58,10 +62,16 @@ func PortBaseFromEnv() (int, error) {
 	return base, nil
 }
 
+// PodIPRangeFor is the node's pod IP range of a port base.
+func PodIPRangeFor(base int) string { return "127." + strconv.Itoa(base/1000) + ".0.0/16" }
+
 // Config is what `up` started the sandbox with, recorded in the state directory so that
 // status, down and a second up use the same values.
 type Config struct {
 	Ports Ports `json:"ports"`
+	// PodIPRange is where the node takes pod IPs from: 127.<base/1000>.0.0/16, so that two
+	// sandboxes with different port bases never hand out the same pod IP.
+	PodIPRange string `json:"podIPRange"`
 	// ControlPlaneDir holds etcd, kube-apiserver, kube-controller-manager and kube-scheduler.
 	ControlPlaneDir string `json:"controlPlaneDir"`
 	// Aviary is the aviary binary that runs the node, controller and gateway.

@@ -44,6 +44,7 @@ var identities = []identity{
 	{name: "node", user: "system:node:" + NodeName, groups: []string{"system:nodes"}},
 	{name: "controller", user: "aviary:controller", groups: []string{"system:masters"}},
 	{name: "gateway", user: "aviary:gateway", groups: []string{"system:masters"}},
+	{name: "endpoints", user: "aviary:local-endpoints", groups: []string{"system:masters"}},
 	{name: "prometheus", user: "aviary:prometheus", groups: []string{"system:masters"}},
 	// The API server's identity when it calls the node's kubelet API (logs, exec).
 	{name: "apiserver-kubelet-client", user: "kube-apiserver-kubelet-client", groups: []string{"system:masters"}},

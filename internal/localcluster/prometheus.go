@@ -24,6 +24,9 @@ scrape_configs:
   - job_name: aviary-controller
     static_configs:
       - targets: ["127.0.0.1:` + strconv.Itoa(p.ControllerMetrics) + `"]
+  - job_name: aviary-gateway
+    static_configs:
+      - targets: ["127.0.0.1:` + strconv.Itoa(p.GatewayMetrics) + `"]
   - job_name: kubernetes-pods
     # Written by the pod-targets process (aviary local pod-targets): Debian's prometheus has
     # no kubernetes_sd_configs.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -126,21 +127,6 @@ func checkNodeReady(ctx context.Context, cs kubernetes.Interface) error {
 	return fmt.Errorf("node %s has no Ready condition yet", NodeName)
 }
 
-// stillRunningAfter is for a process with nothing to probe: ready once it has run for d
-// without exiting (waitReady notices an exit).
-func stillRunningAfter(d time.Duration) readiness {
-	var first time.Time
-	return func(context.Context) error {
-		if first.IsZero() {
-			first = time.Now()
-		}
-		if time.Since(first) < d {
-			return errors.New("starting")
-		}
-		return nil
-	}
-}
-
 // waitReady repeats probe until it succeeds, the process exits (exited may be nil for a
 // process another command started) or timeout passes.
 func waitReady(ctx context.Context, probe readiness, exited <-chan struct{}, timeout time.Duration) error {
@@ -184,4 +170,11 @@ func getHost(ctx context.Context, url, host string) (string, error) {
 		return "", fmt.Errorf("GET %s (Host %s): %s %s", url, host, resp.Status, strings.TrimSpace(string(body)))
 	}
 	return string(body), nil
+}
+
+func fileExists(path string) readiness {
+	return func(context.Context) error {
+		_, err := os.Stat(path)
+		return err
+	}
 }

@@ -138,7 +138,7 @@ func (s *Sandbox) resolveConfig(ctx context.Context) (Config, error) {
 		return Config{}, fmt.Errorf("finding the aviary binary: %w", err)
 	}
 	prom, _ := exec.LookPath("prometheus")
-	return Config{Ports: PortsFrom(base), ControlPlaneDir: cp, Aviary: exe, Prometheus: prom}, nil
+	return Config{Ports: PortsFrom(base), PodIPRange: PodIPRangeFor(base), ControlPlaneDir: cp, Aviary: exe, Prometheus: prom}, nil
 }
 
 // Up starts whatever is not running, restarting what crashed or was started with other
@@ -247,6 +247,9 @@ func (s *Sandbox) start(ctx context.Context, c component, argv []string) error {
 			return fmt.Errorf("%s: port %d on 127.0.0.1 is already in use by another program: stop it, or move the sandbox with %s=<base> (now %d)",
 				c.name, port, PortBaseEnv, s.cfg.Ports.APIServer-443)
 		}
+	}
+	if c.readyFile != nil {
+		_ = os.Remove(c.readyFile(s.layout))
 	}
 	t0 := time.Now()
 	p, err := startDetached(argv, nil, s.layout.LogFile(c.name), s.layout.PidFile(c.name))
