@@ -158,18 +158,19 @@ func (s *Sandbox) printDemoHelp(url, color string) {
 	host := strings.TrimPrefix(url, "http://")
 	s.printf(`
 The demo answers at %[1]s (GET /color says %[2]s).
-  Open it:        %[1]s/
-  Stable only:    curl -H 'Host: stable.demo.local' %[1]s/color
-  Canary only:    curl -H 'Host: preview.demo.local' %[1]s/color
+  Open it:      %[1]s/
+  Stable only:  curl -H 'Host: stable.demo.local' %[1]s/color
+  Canary only:  curl -H 'Host: preview.demo.local' %[1]s/color
   (or: curl --resolve stable.demo.local:%[4]s:%[3]s http://stable.demo.local:%[4]s/color)
 
 Try a canary release:
   export KUBECONFIG=%[5]s
   aviary set image demo demo=argoproj/rollouts-demo:yellow
-  aviary get rollout demo -w                         # watch the steps, in another terminal
-  curl %[1]s/color                        # still the stable version
-  curl -H 'X-Canary: yes' %[1]s/color     # the canary, for those who ask for it
-  aviary promote demo                                # on to 20%%, then 50%%, then 100%%
-  aviary abort demo                                  # or back to the stable version
-`, url, color, strings.Split(host, ":")[0], demoPort, s.layout.AdminKubeconfig())
+  aviary get rollout demo -w                  # watch the steps (in another terminal)
+  curl %[1]s/color                    # everyone else: still the stable version
+  curl -H 'X-Canary: yes' %[1]s/color # the canary, for those who ask for it
+  aviary promote demo                         # on to 20%%, then 50%%, then 100%%
+  aviary abort demo                           # or back to the stable version
+Prometheus (when installed): %[6]s
+`, url, color, strings.Split(host, ":")[0], demoPort, s.layout.AdminKubeconfig(), httpURL(s.cfg.Ports.Prometheus))
 }

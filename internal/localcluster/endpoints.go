@@ -15,7 +15,7 @@ import (
 )
 
 // endpointsManager marks the EndpointSlices the sandbox's endpoints process writes.
-const endpointsManager = "aviary.dev/local-endpoints"
+const endpointsManager = "aviary-local-endpoints"
 
 // desiredSlices computes the EndpointSlices of every selector Service from its pods.
 //
