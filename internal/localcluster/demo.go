@@ -109,9 +109,11 @@ func (s *Sandbox) waitDemoPods(ctx context.Context) error {
 }
 
 func podReady(p *corev1.Pod) bool {
-	if p.Status.Phase != corev1.PodRunning || p.DeletionTimestamp != nil {
-		return false
-	}
+	return p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil && readyCondition(p)
+}
+
+// readyCondition is the pod's Ready condition alone, as endpoints' "serving" wants it.
+func readyCondition(p *corev1.Pod) bool {
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodReady {
 			return c.Status == corev1.ConditionTrue

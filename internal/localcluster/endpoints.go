@@ -94,7 +94,7 @@ func trimName(name string, n int) string {
 }
 
 func endpointOf(p *corev1.Pod) discoveryv1.Endpoint {
-	ready := podReady(p)
+	ready := readyCondition(p)
 	terminating := p.DeletionTimestamp != nil
 	ep := discoveryv1.Endpoint{
 		Addresses: []string{p.Status.PodIP},
