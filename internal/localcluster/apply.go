@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -116,7 +117,7 @@ func (s *Sandbox) installCRDs(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	objs := append(aviary, gw...)
+	objs := slices.Concat(aviary, gw)
 	if err := s.apply(ctx, objs); err != nil {
 		return fmt.Errorf("installing CRDs: %w", err)
 	}
@@ -137,7 +138,7 @@ func (s *Sandbox) waitEstablished(ctx context.Context, name string) error {
 		u, err := s.dyn.Resource(gvr).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			last = err.Error()
-			return false, nil
+			return false, nil //nolint:nilerr // keep polling; last is reported on timeout
 		}
 		var crd apiextensionsv1.CustomResourceDefinition
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &crd); err != nil {

@@ -25,13 +25,6 @@ type component struct {
 	readyTimeout time.Duration
 }
 
-func (c component) binary(s *Sandbox) string {
-	if argv := c.argv(s); len(argv) > 0 {
-		return argv[0]
-	}
-	return ""
-}
-
 func loopback(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
 func httpURL(port int) string  { return "http://" + loopback(port) }
 func httpsURL(port int) string { return "https://" + loopback(port) }
@@ -107,7 +100,7 @@ func apiServer() component {
 				"--profiling=false",
 			}
 		},
-		ready:        func(s *Sandbox) readiness { return apiServerReady(s) },
+		ready:        apiServerReady,
 		ports:        func(p Ports) []int { return []int{p.APIServer} },
 		address:      func(p Ports) string { return httpsURL(p.APIServer) },
 		readyTimeout: 120 * time.Second,
@@ -141,7 +134,7 @@ func controllerManager() component {
 				"--profiling=false",
 			}
 		},
-		ready:        func(s *Sandbox) readiness { return controllerManagerReady(s) },
+		ready:        controllerManagerReady,
 		ports:        func(p Ports) []int { return []int{p.ControllerManager} },
 		address:      func(p Ports) string { return httpsURL(p.ControllerManager) },
 		readyTimeout: 90 * time.Second,
@@ -185,7 +178,7 @@ func node() component {
 				"--pod-ip-range=" + s.cfg.PodIPRange,
 			}
 		},
-		ready:        func(s *Sandbox) readiness { return nodeReady(s) },
+		ready:        nodeReady,
 		ports:        func(p Ports) []int { return []int{p.Kubelet} },
 		address:      func(p Ports) string { return "node/" + NodeName + ", kubelet API " + httpsURL(p.Kubelet) },
 		readyTimeout: 60 * time.Second,

@@ -90,7 +90,7 @@ func (s *Sandbox) waitDemoPods(ctx context.Context) error {
 		pods, err := s.cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=demo"})
 		if err != nil {
 			last = err.Error()
-			return false, nil
+			return false, nil //nolint:nilerr // keep polling; last is reported on timeout
 		}
 		ready := 0
 		for i := range pods.Items {
@@ -127,7 +127,7 @@ func (s *Sandbox) waitGatewayURL(ctx context.Context) (string, error) {
 	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, demoWait, true, func(ctx context.Context) (bool, error) {
 		gw, err := s.dyn.Resource(gatewayGVR).Namespace("default").Get(ctx, "demo", metav1.GetOptions{})
 		if err != nil {
-			return false, nil
+			return false, nil //nolint:nilerr // keep polling until the Gateway has an address
 		}
 		if urls := urlsOf(gw); len(urls) > 0 {
 			url = urls[0].URL

@@ -106,13 +106,13 @@ func TestSandbox(t *testing.T) {
 		assertNothingLeft(t, pids, ports, s.state)
 	})
 
-	out := s.run("up")
+	s.run("up")
 	cfg := readConfig(t, s.state)
 	ports = allPorts(cfg.Ports)
 	pids = readPids(t, s.state)
 
 	// A second up changes nothing and says what runs.
-	out = s.run("up")
+	out := s.run("up")
 	if strings.Contains(out, " started (pid") {
 		t.Errorf("a second up started processes again:\n%s", out)
 	}
@@ -213,7 +213,7 @@ func readConfig(t *testing.T, state string) localcluster.Config {
 
 func allPorts(p localcluster.Ports) []int {
 	return []int{p.EtcdClient, p.EtcdPeer, p.APIServer, p.ControllerManager, p.Scheduler, p.Kubelet,
-		p.ControllerMetrics, p.ControllerHealth, p.Prometheus}
+		p.ControllerMetrics, p.ControllerHealth, p.GatewayMetrics, p.GatewayHealth, p.Prometheus}
 }
 
 // alive: the process exists and is not a zombie.
