@@ -60,13 +60,12 @@ type container struct {
 
 // containerRun is one run of a container, from start to stop.
 type containerRun struct {
-	startedAt     time.Time
-	servers       []*http.Server
-	cancel        context.CancelFunc
-	started       bool
-	ready         bool
-	readinessSeen bool // a readiness probe exists
-	done          sync.WaitGroup
+	startedAt time.Time
+	servers   []*http.Server
+	cancel    context.CancelFunc
+	started   bool
+	ready     bool
+	done      sync.WaitGroup
 }
 
 func newContainer(spec corev1.Container, env containerEnv) *container {

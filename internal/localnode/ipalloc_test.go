@@ -48,8 +48,11 @@ func TestIPAllocatorDoesNotReuseAFreedAddressAtOnce(t *testing.T) {
 func TestIPAllocatorReserveKeepsAKnownAddress(t *testing.T) {
 	a, _ := NewIPAllocator(netip.MustParseAddr("127.1.0.1"), netip.MustParseAddr("127.1.0.10"))
 	ip := netip.MustParseAddr("127.1.0.5")
-	if !a.Reserve(ip, "ns/a") || !a.Reserve(ip, "ns/a") {
+	if !a.Reserve(ip, "ns/a") {
 		t.Fatal("Reserve of a free address in range failed")
+	}
+	if !a.Reserve(ip, "ns/a") {
+		t.Fatal("Reserve again by the same pod (a node restart) failed")
 	}
 	if a.Reserve(ip, "ns/b") {
 		t.Error("Reserve gave one address to two pods")
