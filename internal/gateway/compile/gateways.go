@@ -48,7 +48,7 @@ func (l *listener) socket() string {
 }
 
 const (
-	gatewayGroup = gwv1.GroupName
+	gatewayGroup  = gwv1.GroupName
 	kindHTTPRoute = "HTTPRoute"
 )
 

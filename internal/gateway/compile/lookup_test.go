@@ -21,11 +21,11 @@ func TestLookupPrecedence(t *testing.T) {
 		{"precedence", "127.0.0.50:80", "GET", "/api?q=v", nil, "default/b-newer/0"},
 		{"precedence", "127.0.0.50:80", "GET", "/api?q=v&q=w", nil, "default/b-newer/0"}, // first value counts
 		{"precedence", "127.0.0.50:80", "GET", "/api?q=w&q=v", nil, "default/a-older/0"},
-		{"precedence", "127.0.0.50:80", "GET", "/api", nil, "default/a-older/0"},   // tie: older route wins
-		{"precedence", "127.0.0.50:80", "GET", "/apix", nil, "default/a-older/1"},  // prefix by whole segments
+		{"precedence", "127.0.0.50:80", "GET", "/api", nil, "default/a-older/0"},  // tie: older route wins
+		{"precedence", "127.0.0.50:80", "GET", "/apix", nil, "default/a-older/1"}, // prefix by whole segments
 		{"precedence", "127.0.0.50:80", "GET", "/", nil, "default/a-older/1"},
-		{"precedence", "127.0.0.50:80", "GET", "http://foo.example.com/v2/x", nil, "other/hosts/0"},     // hostname first
-		{"precedence", "127.0.0.50:80", "GET", "http://FOO.example.com:80/v2/x", nil, "other/hosts/0"},  // case and port ignored
+		{"precedence", "127.0.0.50:80", "GET", "http://foo.example.com/v2/x", nil, "other/hosts/0"},    // hostname first
+		{"precedence", "127.0.0.50:80", "GET", "http://FOO.example.com:80/v2/x", nil, "other/hosts/0"}, // case and port ignored
 		{"precedence", "127.0.0.50:80", "GET", "http://a.b.bar.example.com/v1/", nil, "other/hosts/0"}, // wildcard, several labels
 		{"precedence", "127.0.0.50:80", "GET", "http://foo.example.com/api", nil, "default/a-older/0"}, // falls through to any-host
 		{"precedence", "127.0.0.50:80", "GET", "http://example.com/v2/x", nil, "default/a-older/1"},    // wildcard excludes apex
