@@ -135,3 +135,33 @@ func fixedRate(ctx context.Context, url string, rps float64, d time.Duration) (r
 	slices.Sort(lats)
 	return rateResult{p50: lats[len(lats)/2].Round(time.Microsecond), p99: lats[len(lats)*99/100].Round(time.Microsecond), errors: errs}, nil
 }
+
+// pinnedRate runs fixedRate in a child process pinned to the load CPU, like wrk, so the load
+// generator does not compete with the proxy under test for its core.
+func pinnedRate(ctx context.Context, c config, url string, rps float64) (rateResult, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return rateResult{}, err
+	}
+	out, err := exec.CommandContext(ctx, "taskset", "-c", c.loadCPU, self,
+		"-rate-url", url, "-rate", strconv.FormatFloat(rps, 'f', 0, 64), "-duration", c.duration.String()).Output()
+	if err != nil {
+		return rateResult{}, fmt.Errorf("rate run against %s: %w", url, err)
+	}
+	var p50, p99 int64
+	var errs int
+	if _, err := fmt.Sscanf(string(out), "%d %d %d", &p50, &p99, &errs); err != nil {
+		return rateResult{}, fmt.Errorf("rate run printed %q: %w", out, err)
+	}
+	return rateResult{p50: time.Duration(p50), p99: time.Duration(p99), errors: errs}, nil
+}
+
+// runRate is the child side of pinnedRate: it prints "p50ns p99ns errors".
+func runRate(url string, rps float64, d time.Duration) {
+	r, err := fixedRate(context.Background(), url, rps, d)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Printf("%d %d %d\n", int64(r.p50), int64(r.p99), r.errors)
+}

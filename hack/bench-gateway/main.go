@@ -40,9 +40,15 @@ func main() {
 	flag.StringVar(&c.loadCPU, "load-cpu", "1", "CPU list wrk and the backend are pinned to")
 	flag.StringVar(&c.out, "out", "", "write the markdown report here as well as to stdout")
 	backend := flag.String("backend", "", "internal: serve the demo backend on this address")
+	rateURL := flag.String("rate-url", "", "internal: send -rate requests/s to this URL for -duration and print the latencies")
+	rate := flag.Float64("rate", 0, "internal: see -rate-url")
 	flag.Parse()
 	if *backend != "" {
 		serveBackend(*backend)
+		return
+	}
+	if *rateURL != "" {
+		runRate(*rateURL, *rate, c.duration)
 		return
 	}
 	report, err := run(c)
@@ -140,11 +146,11 @@ func run(c config) (string, error) {
 		return "", err
 	}
 	half := viaGateway.rps / 2
-	latGW, err := fixedRate(ctx, gwURL, half, c.duration)
+	latGW, err := pinnedRate(ctx, c, gwURL, half)
 	if err != nil {
 		return "", err
 	}
-	latDirect, err := fixedRate(ctx, "http://"+stableAddr+"/", half, c.duration)
+	latDirect, err := pinnedRate(ctx, c, "http://"+stableAddr+"/", half)
 	if err != nil {
 		return "", err
 	}
