@@ -33,6 +33,8 @@ func NewRootCommand(opts ...RootOption) *cobra.Command {
 	}
 	root.AddCommand(
 		NewControllerCommand(),
+		NewLocalCommand(),
+		NewNodeCommand(), NewDemoAppCommand(),
 		NewGatewayCommand(),
 		NewVersionCommand(),
 	)
