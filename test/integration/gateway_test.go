@@ -115,7 +115,7 @@ func gwEventually(t *testing.T, what string, cond func() (bool, string)) {
 
 // backendService creates a Service and an EndpointSlice pointing at a loopback httptest server
 // that answers with name.
-func (f *gatewayFixture) backendService(t *testing.T, name string) *httptest.Server {
+func (f *gatewayFixture) backendService(t *testing.T, name string) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Backend", name)
 		fmt.Fprintf(w, "%s %s", name, r.URL.Path)
@@ -128,13 +128,12 @@ func (f *gatewayFixture) backendService(t *testing.T, name string) *httptest.Ser
 		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
 	}))
 	gwMust(t, f.c.Create(ctx, &discoveryv1.EndpointSlice{
-		ObjectMeta:  metav1.ObjectMeta{Name: name + "-1", Namespace: f.ns, Labels: map[string]string{discoveryv1.LabelServiceName: name}},
+		ObjectMeta: metav1.ObjectMeta{Name: name + "-1", Namespace: f.ns, Labels: map[string]string{discoveryv1.LabelServiceName: name}},
 		// The API server refuses loopback IPs in IPv4 slices; FQDN slices carry them as names.
 		AddressType: discoveryv1.AddressTypeFQDN,
 		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("http"), Port: &port}},
 		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"127.0.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
 	}))
-	return srv
 }
 
 func weighted(name string, w int32) gwv1.HTTPBackendRef {
@@ -178,7 +177,7 @@ func (f *gatewayFixture) expectRoute(t *testing.T, name, condType string, status
 }
 
 func gwGet(url string, hdr ...string) (int, string, error) {
-	req, err := http.NewRequest("GET", url, nil)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		return 0, "", err
 	}
@@ -203,7 +202,9 @@ func TestGatewayServesHTTPRoutesAndWritesStatus(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: f.class},
 		Spec:       gwv1.GatewayClassSpec{ControllerName: gwv1.GatewayController(f.controller)},
 	}))
-	t.Cleanup(func() { _ = f.c.Delete(context.Background(), &gwv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: f.class}}) })
+	t.Cleanup(func() {
+		_ = f.c.Delete(context.Background(), &gwv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: f.class}})
+	})
 	gwMust(t, f.c.Create(ctx, &gwv1.Gateway{
 		ObjectMeta: metav1.ObjectMeta{Name: "gw", Namespace: f.ns},
 		Spec: gwv1.GatewaySpec{
@@ -255,7 +256,7 @@ func TestGatewayServesHTTPRoutesAndWritesStatus(t *testing.T) {
 		code, be, err := gwGet(base + "/")
 		return err == nil && code == 200 && be == "stable", fmt.Sprint(code, be, err)
 	})
-	if code, _, err := gwGet(base+"/missing"); err != nil || code != 500 {
+	if code, _, err := gwGet(base + "/missing"); err != nil || code != 500 {
 		t.Errorf("backendRef to a missing Service: %d %v, want 500", code, err)
 	}
 	if code, be, err := gwGet(base+"/", "X-Bad", "x"); err != nil || code != 200 || be != "stable" {

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 
@@ -155,7 +156,7 @@ func TestUserKeyOf(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := httptest.NewRequest("GET", "/", nil)
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
 		for h, v := range c.header {
 			r.Header.Set(h, v)
 		}
@@ -175,7 +176,7 @@ func TestUserKeyOf(t *testing.T) {
 func FuzzUserKeyOf(f *testing.F) {
 	f.Add("Bearer a.eyJzdWIiOiJ4In0.c", "uid=1")
 	f.Fuzz(func(t *testing.T, auth, cookie string) {
-		r := httptest.NewRequest("GET", "/", nil)
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
 		r.Header.Set("Authorization", auth)
 		r.Header.Set("Cookie", cookie)
 		for _, spec := range []string{"jwt:sub", "cookie:uid", "header:Authorization"} {

@@ -5,8 +5,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -95,7 +95,7 @@ func (w *world) resolveBackend(routeNS string, ref gwv1.BackendObjectReference, 
 	if ref.Port == nil {
 		return fail(gwv1.RouteReasonBackendNotFound, "backendRef to Service %s/%s needs a port", ns, ref.Name)
 	}
-	i := slices.IndexFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return p.Port == int32(*ref.Port) })
+	i := slices.IndexFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return p.Port == *ref.Port })
 	if i < 0 {
 		return fail(gwv1.RouteReasonBackendNotFound, "Service %s/%s has no port %d", ns, ref.Name, *ref.Port)
 	}

@@ -2,7 +2,6 @@ package compile
 
 import (
 	"cmp"
-	"fmt"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
@@ -272,5 +271,3 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
-
-var _ = fmt.Sprintf

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
-	"time"
 
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -166,5 +165,3 @@ func RunWithConfig(ctx context.Context, cfg *rest.Config, o *Options) error {
 	}
 	return runErr
 }
-
-var _ = time.Second

@@ -66,17 +66,17 @@ func redirect(w http.ResponseWriter, r *http.Request, e *route.Entry, pt *route.
 	}
 	port := rd.Port
 	if port == 0 {
-		switch {
-		case rd.Scheme == "https":
+		switch rd.Scheme {
+		case "https":
 			port = 443
-		case rd.Scheme == "http":
+		case "http":
 			port = 80
 		default:
 			port = pt.Port
 		}
 	}
 	loc := scheme + "://" + host
-	if !(scheme == "http" && port == 80) && !(scheme == "https" && port == 443) {
+	if (scheme != "http" || port != 80) && (scheme != "https" || port != 443) {
 		loc += ":" + strconv.Itoa(port)
 	}
 	loc += modifyPath(r.URL.EscapedPath(), rd.Path, &e.Match)

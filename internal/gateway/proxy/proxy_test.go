@@ -83,9 +83,15 @@ func prefix(p string, r *route.Rule) *route.Entry {
 	return &route.Entry{Match: route.Match{PathType: route.PathPrefix, Path: strings.TrimRight(p, "/")}, Rule: r}
 }
 
-func get(t *testing.T, url string, hdr ...string) (*http.Response, string) {
+// answer is what a test reads of a response; the body is already read and closed.
+type answer struct {
+	StatusCode int
+	Header     http.Header
+}
+
+func get(t *testing.T, url string, hdr ...string) (*answer, string) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
@@ -95,7 +101,7 @@ func get(t *testing.T, url string, hdr ...string) (*http.Response, string) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
-	return resp, string(body)
+	return &answer{StatusCode: resp.StatusCode, Header: resp.Header}, string(body)
 }
 
 var noRedirect = &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -133,10 +139,10 @@ func invalid(name string, weight uint32) *route.Backend {
 func TestNoRouteIs404(t *testing.T) {
 	a := newEcho(t, "a")
 	_, url := gateway(t, &route.Entry{Match: route.Match{PathType: route.PathExact, Path: "/only"}, Rule: rule("r", backend("a", 1, a.addr()))})
-	if resp, _ := get(t, url+"/other"); resp.StatusCode != 404 {
+	if resp, _ := get(t, url+"/other"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unmatched path: %d, want 404", resp.StatusCode)
 	}
-	if resp, body := get(t, url+"/only"); resp.StatusCode != 200 || !strings.HasPrefix(body, "a ") {
+	if resp, body := get(t, url+"/only"); resp.StatusCode != http.StatusOK || !strings.HasPrefix(body, "a ") {
 		t.Errorf("matched path: %d %q", resp.StatusCode, body)
 	}
 }
@@ -177,7 +183,7 @@ func TestRedirects(t *testing.T) {
 		rd := c.rd
 		r.Redirect = &rd
 		_, url := gateway(t, prefix("/old", r), prefix("/", r))
-		req, _ := http.NewRequest("GET", url+c.path, nil)
+		req, _ := http.NewRequest(http.MethodGet, url+c.path, nil)
 		req.Host = "gw.test"
 		resp, err := noRedirect.Do(req)
 		if err != nil {
@@ -216,7 +222,7 @@ func TestMirror(t *testing.T) {
 	r := rule("r", backend("a", 1, a.addr()))
 	r.Mirrors = []route.Mirror{{Backend: backend("m", 1, m.addr()), Numerator: 1, Denominator: 1}}
 	_, url := gateway(t, prefix("/", r))
-	req, _ := http.NewRequest("POST", url+"/mirrored", strings.NewReader("payload"))
+	req, _ := http.NewRequest(http.MethodPost, url+"/mirrored", strings.NewReader("payload"))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -300,7 +306,7 @@ func TestHitlessSwap(t *testing.T) {
 				}
 				_, _ = io.Copy(io.Discard, resp.Body)
 				_ = resp.Body.Close()
-				if resp.StatusCode != 200 {
+				if resp.StatusCode != http.StatusOK {
 					failures.Add(1)
 				}
 			}
@@ -326,7 +332,7 @@ func TestRuleFail(t *testing.T) {
 	r := rule("r")
 	r.Fail = http.StatusInternalServerError
 	_, url := gateway(t, prefix("/", r))
-	if resp, _ := get(t, url+"/"); resp.StatusCode != 500 {
+	if resp, _ := get(t, url+"/"); resp.StatusCode != http.StatusInternalServerError {
 		t.Errorf("rule with an unsupported filter: %d, want 500", resp.StatusCode)
 	}
 }

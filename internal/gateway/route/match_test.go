@@ -33,7 +33,7 @@ func TestMatchConditionsAreANDed(t *testing.T) {
 		Query:   []ValueMatch{{Name: "q", Value: "1"}},
 	}
 	base := func() *http.Request {
-		r := httptest.NewRequest("PUT", "/x?q=1", nil)
+		r := httptest.NewRequest(http.MethodPut, "/x?q=1", nil)
 		r.Header.Set("X-A", "1")
 		r.Header.Set("X-B", "v7")
 		return r
@@ -43,7 +43,7 @@ func TestMatchConditionsAreANDed(t *testing.T) {
 		t.Fatal("all conditions hold but no match")
 	}
 	breakers := map[string]func(*http.Request){
-		"method":       func(r *http.Request) { r.Method = "GET" },
+		"method":       func(r *http.Request) { r.Method = http.MethodGet },
 		"path":         func(r *http.Request) { r.URL.Path = "/x/" },
 		"header value": func(r *http.Request) { r.Header.Set("X-A", "2") },
 		"header gone":  func(r *http.Request) { r.Header.Del("X-A") },
@@ -113,7 +113,7 @@ func FuzzLookup(f *testing.F) {
 	f.Add("b.c.example.com", "/v12/z", "", "")
 	f.Add("", "/api/x", "canary", "k=%zz")
 	f.Fuzz(func(t *testing.T, host, path, env, query string) {
-		r := &http.Request{Method: "GET", URL: &url.URL{Path: path, RawQuery: query}, Header: http.Header{}}
+		r := &http.Request{Method: http.MethodGet, URL: &url.URL{Path: path, RawQuery: query}, Header: http.Header{}}
 		if env != "" {
 			r.Header.Set("X-Env", env)
 		}
