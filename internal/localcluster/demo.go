@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"os/exec"
 	"strings"
 	"time"
 
@@ -167,12 +169,38 @@ The demo answers at %[1]s (GET /color says %[2]s).
 
 Try a canary release:
   export KUBECONFIG=%[5]s
-  aviary set image demo demo=argoproj/rollouts-demo:yellow
-  aviary get rollout demo -w                  # watch the steps (in another terminal)
-  curl %[1]s/color                    # everyone else: still the stable version
-  curl -H 'X-Canary: yes' %[1]s/color # the canary, for those who ask for it
-  aviary promote demo                         # on to 20%%, then 50%%, then 100%%
-  aviary abort demo                           # or back to the stable version
-Prometheus (when installed): %[6]s
-`, url, color, strings.Split(host, ":")[0], demoPort, s.layout.AdminKubeconfig(), httpURL(s.cfg.Ports.Prometheus))
+  %[6]s set image demo demo=argoproj/rollouts-demo:yellow
+  %[6]s get rollout demo -w     # watch the steps (in another terminal)
+  curl %[1]s/color                      # everyone else: still the stable version
+  curl -H 'X-Canary: yes' %[1]s/color   # the canary, for those who ask for it
+  %[6]s promote demo            # on to 20%%, then 50%%, then 100%%
+  %[6]s abort demo              # or back to the stable version
+`, url, color, strings.Split(host, ":")[0], demoPort, s.layout.AdminKubeconfig(), commandName())
+	if s.cfg.Prometheus != "" {
+		s.printf("Prometheus: %s (scrapes the demo pods, the controller and the gateway)\n", httpURL(s.cfg.Ports.Prometheus))
+	}
+}
+
+// commandName is how the user can run this binary again: "aviary" when that is what $PATH
+// finds, else the path they ran (bin/aviary after `make sandbox`).
+func commandName() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "aviary"
+	}
+	if onPath, err := exec.LookPath("aviary"); err == nil {
+		if sameFile(exe, onPath) {
+			return "aviary"
+		}
+	}
+	if len(os.Args) > 0 && strings.Contains(os.Args[0], "/") {
+		return os.Args[0]
+	}
+	return exe
+}
+
+func sameFile(a, b string) bool {
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
 }

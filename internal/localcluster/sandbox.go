@@ -196,7 +196,7 @@ func (s *Sandbox) Up(ctx context.Context) error {
 		return err
 	}
 	s.printf("\nThe sandbox is ready (%s).\n  export KUBECONFIG=%s\n", time.Since(start).Round(100*time.Millisecond), s.layout.AdminKubeconfig())
-	s.printf("Next: `aviary local demo` deploys the demo; `aviary local status` shows every process; `aviary local down` removes it all.\n")
+	s.printf("Next: `%[1]s local demo` deploys the demo; `%[1]s local status` shows every process; `%[1]s local down` removes it all.\n", commandName())
 	return nil
 }
 
