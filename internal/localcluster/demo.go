@@ -51,6 +51,10 @@ func DemoObjects(address string) ([]*unstructured.Unstructured, error) {
 
 // Demo applies the demo, waits until it answers through the gateway and prints what to try.
 func (s *Sandbox) Demo(ctx context.Context, address string) error {
+	objs, err := DemoObjects(address)
+	if err != nil {
+		return err
+	}
 	cfg, err := readConfig(s.layout.ConfigFile())
 	if err != nil {
 		return fmt.Errorf("no sandbox in %s: run `aviary local up` first", s.layout.Dir)
@@ -61,10 +65,6 @@ func (s *Sandbox) Demo(ctx context.Context, address string) error {
 	}
 	if err := checkNodeReady(ctx, s.cs); err != nil {
 		return fmt.Errorf("%w: pods cannot run; `aviary local status` shows the node, `aviary local up` restarts it", err)
-	}
-	objs, err := DemoObjects(address)
-	if err != nil {
-		return err
 	}
 	if err := s.apply(ctx, objs); err != nil {
 		return err

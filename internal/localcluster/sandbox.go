@@ -145,6 +145,9 @@ func (s *Sandbox) resolveConfig(ctx context.Context) (Config, error) {
 // settings, and returns once every component is ready.
 func (s *Sandbox) Up(ctx context.Context) error {
 	start := time.Now()
+	if _, err := PortBaseFromEnv(); err != nil {
+		return err // before anything is written
+	}
 	unlock, err := s.lock()
 	if err != nil {
 		return err
