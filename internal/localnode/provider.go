@@ -131,7 +131,12 @@ func (p *Provider) newContainers(rt *podRuntime, pod *corev1.Pod, ip netip.Addr)
 
 func (p *Provider) newContainer(rt *podRuntime, pod *corev1.Pod, ip netip.Addr, spec corev1.Container) *container {
 	env, envErr := resolveEnv(pod, &spec, podFacts{PodIP: ip.String(), HostIP: HostIP}, p.sources)
-	ref := pod.DeepCopy()
+	// Events and the echo identity need only the pod's name, namespace and UID: a small object
+	// instead of a copy of the whole pod keeps thousands of pods light.
+	ref := &corev1.Pod{
+		TypeMeta:   metav1.TypeMeta{Kind: "Pod", APIVersion: "v1"},
+		ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID, ResourceVersion: pod.ResourceVersion},
+	}
 	return newContainer(spec, containerEnv{
 		Pod: ref, PodIP: ip.String(), Env: env, EnvErr: envErr, Now: p.now,
 		Changed: rt.refresh,

@@ -69,3 +69,14 @@ func cond(st corev1.PodStatus, t corev1.PodConditionType) corev1.PodCondition {
 	}
 	return corev1.PodCondition{}
 }
+
+func TestInitContainersReportCompleted(t *testing.T) {
+	pod := &corev1.Pod{Spec: corev1.PodSpec{InitContainers: []corev1.Container{{Name: "migrate", Image: "tool:1"}}}}
+	st := computePodStatus(podObservation{Pod: pod, PodIP: "127.1.0.1", Containers: []containerState{{Name: "app", Running: true, Started: true, Ready: true}}})
+	if len(st.InitContainerStatuses) != 1 || st.InitContainerStatuses[0].State.Terminated == nil || st.InitContainerStatuses[0].State.Terminated.ExitCode != 0 {
+		t.Fatalf("init container statuses = %+v", st.InitContainerStatuses)
+	}
+	if cond(st, corev1.PodInitialized).Status != corev1.ConditionTrue || st.Phase != corev1.PodRunning {
+		t.Errorf("Initialized %s, phase %s", cond(st, corev1.PodInitialized).Status, st.Phase)
+	}
+}

@@ -19,6 +19,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
@@ -28,7 +29,7 @@ import (
 
 // startLocalNode runs the real local node in-process against the test API server, with pod IPs
 // from a range of its own, until the test ends.
-func startLocalNode(t *testing.T, name string, first, last string) *localnode.Node {
+func startLocalNode(t testing.TB, name string, first, last string) *localnode.Node {
 	t.Helper()
 	o := localnode.DefaultOptions()
 	o.NodeName = name
@@ -59,7 +60,7 @@ func startLocalNode(t *testing.T, name string, first, last string) *localnode.No
 	return n
 }
 
-func localNodeNamespace(t *testing.T, c kubernetes.Interface, ns string) {
+func localNodeNamespace(t testing.TB, c kubernetes.Interface, ns string) {
 	t.Helper()
 	if _, err := c.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -68,10 +69,13 @@ func localNodeNamespace(t *testing.T, c kubernetes.Interface, ns string) {
 		_ = c.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
 	})
 	// Pods need the namespace's default ServiceAccount, which kube-controller-manager creates.
-	waitFor(t.Context(), t, "default ServiceAccount in "+ns, func(ctx context.Context) (bool, string, error) {
+	err := wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, settle, true, func(ctx context.Context) (bool, error) {
 		_, err := c.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
-		return err == nil, "", err
+		return err == nil, nil
 	})
+	if err != nil {
+		t.Fatalf("no default ServiceAccount in %s: %v", ns, err)
+	}
 }
 
 func podCondition(pod *corev1.Pod, t corev1.PodConditionType) corev1.ConditionStatus {
@@ -129,6 +133,13 @@ func TestLocalNodeRunsEchoPodsWithProbesLogsAndDeletion(t *testing.T) {
 	node, err := c.CoreV1().Nodes().Get(t.Context(), "aviary-local-echo", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	nodeReady := false
+	for _, cond := range node.Status.Conditions {
+		nodeReady = nodeReady || (cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue)
+	}
+	if !nodeReady {
+		t.Errorf("node conditions %+v: want Ready=True", node.Status.Conditions)
 	}
 	if got := node.Status.Allocatable.Pods().Value(); got != 110 {
 		t.Errorf("node allocatable pods = %d, want 110", got)
