@@ -6,6 +6,7 @@ import (
 	"reflect"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	apierrors "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -51,7 +52,19 @@ func (r *Reconciler) writeStatus(ctx context.Context, in *compile.Input, out *co
 			errs = append(errs, r.Client.Status().Update(ctx, next))
 		}
 	}
-	return errors.Join(errs...)
+	return ignoreGone(errs)
+}
+
+// ignoreGone drops errors for objects deleted since they were listed (nothing to report on) and
+// keeps the rest; a conflict makes the reconcile run again with fresh objects.
+func ignoreGone(errs []error) error {
+	var keep []error
+	for _, err := range errs {
+		if err != nil && !kerrors.IsNotFound(err) {
+			keep = append(keep, err)
+		}
+	}
+	return errors.Join(keep...)
 }
 
 func mergeConditions(old, next []metav1.Condition) []metav1.Condition {
