@@ -33,7 +33,9 @@ func NewRootCommand(opts ...RootOption) *cobra.Command {
 	}
 	root.AddCommand(
 		NewControllerCommand(),
+		NewLocalCommand(),
 		NewNodeCommand(), NewDemoAppCommand(),
+		NewGatewayCommand(),
 		NewVersionCommand(),
 	)
 	cli.AddCommands(root, cli.NewOptions(genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}))

@@ -1,0 +1,282 @@
+// Command bench-gateway measures `aviary gateway` against the same backend reached directly and
+// through nginx as a plain reverse proxy, with wrk, in one run; then the latency the gateway
+// adds at half its maximum load, and how long a weight change takes to apply under load and
+// whether any request fails meanwhile. It starts its own etcd and kube-apiserver (envtest,
+// KUBEBUILDER_ASSETS) and runs the gateway as a separate process with a kubeconfig, as the
+// sandbox does. Run it through `make bench-gateway` (hack/bench-gateway/run.sh).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type config struct {
+	aviary      string
+	duration    time.Duration
+	connections int
+	proxyCPU    string
+	loadCPU     string
+	out         string
+}
+
+func main() {
+	var c config
+	flag.StringVar(&c.aviary, "aviary", "bin/aviary", "aviary binary")
+	flag.DurationVar(&c.duration, "duration", 10*time.Second, "length of each wrk run")
+	flag.IntVar(&c.connections, "connections", 50, "wrk connections")
+	flag.StringVar(&c.proxyCPU, "proxy-cpu", "0", "CPU list the proxy under test (gateway or nginx) is pinned to")
+	flag.StringVar(&c.loadCPU, "load-cpu", "1", "CPU list wrk and the backend are pinned to")
+	flag.StringVar(&c.out, "out", "", "write the markdown report here as well as to stdout")
+	backend := flag.String("backend", "", "internal: serve the demo backend on this address")
+	rateURL := flag.String("rate-url", "", "internal: send -rate requests/s to this URL for -duration and print the latencies")
+	rate := flag.Float64("rate", 0, "internal: see -rate-url")
+	flag.Parse()
+	if *backend != "" {
+		serveBackend(*backend)
+		return
+	}
+	if *rateURL != "" {
+		runRate(*rateURL, *rate, c.duration)
+		return
+	}
+	report, err := run(c)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench-gateway:", err)
+		os.Exit(1)
+	}
+	fmt.Print(report)
+	if c.out != "" {
+		if err := os.WriteFile(c.out, []byte(report), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
+}
+
+// serveBackend is the demo pod: a keep-alive HTTP server answering a small fixed body, and its
+// name in a header so the weight-change probe can tell versions apart.
+func serveBackend(addr string) {
+	body := []byte(strings.Repeat("x", 256))
+	name := os.Getenv("BACKEND_NAME")
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("X-Backend", name)
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write(body)
+	})
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	if err := srv.ListenAndServe(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run(c config) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	tmp, err := os.MkdirTemp("", "bench-gateway-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	var procs procList
+	defer procs.stopAll()
+
+	self, _ := os.Executable()
+	stableAddr, canaryAddr := "127.0.0.1:"+freePort(), "127.0.0.1:"+freePort()
+	for name, addr := range map[string]string{"stable": stableAddr, "canary": canaryAddr} {
+		p, err := start(ctx, procs.add, c.loadCPU, []string{"BACKEND_NAME=" + name, "GOMAXPROCS=1"}, filepath.Join(tmp, name+".log"), self, "-backend", addr)
+		if err != nil {
+			return "", err
+		}
+		_ = p
+	}
+	cl, err := newCluster(ctx, tmp)
+	if err != nil {
+		return "", err
+	}
+	defer cl.stop()
+	gwPort := freePort()
+	gwAddr, err := cl.setup(ctx, stableAddr, canaryAddr, gwPort)
+	if err != nil {
+		return "", err
+	}
+	gw, err := start(ctx, procs.add, c.proxyCPU, []string{"GOMAXPROCS=1"}, filepath.Join(tmp, "gateway.log"), c.aviary, "gateway",
+		"--kubeconfig", cl.kubeconfig, "--controller-name", benchController, "--address-pool", "127.0.102.0/24",
+		"--metrics-bind-address", "0", "--health-probe-bind-address", "0")
+	if err != nil {
+		return "", err
+	}
+	gwURL := "http://" + net.JoinHostPort(gwAddr, gwPort) + "/"
+	if err := waitFor(ctx, gwURL, "stable"); err != nil {
+		return "", fmt.Errorf("gateway never served the route (log %s): %w", filepath.Join(tmp, "gateway.log"), err)
+	}
+	nginxPort := freePort()
+	ng, err := startNginx(ctx, procs.add, c.proxyCPU, tmp, nginxPort, stableAddr)
+	if err != nil {
+		return "", err
+	}
+	nginxURL := "http://127.0.0.1:" + nginxPort + "/"
+	if err := waitFor(ctx, nginxURL, "stable"); err != nil {
+		return "", fmt.Errorf("nginx never answered: %w", err)
+	}
+
+	direct, err := wrk(ctx, c, "http://"+stableAddr+"/", nil)
+	if err != nil {
+		return "", err
+	}
+	viaNginx, err := wrk(ctx, c, nginxURL, ng)
+	if err != nil {
+		return "", err
+	}
+	viaGateway, err := wrk(ctx, c, gwURL, []int{gw.Process.Pid})
+	if err != nil {
+		return "", err
+	}
+	half := viaGateway.rps / 2
+	latGW, err := pinnedRate(ctx, c, gwURL, half)
+	if err != nil {
+		return "", err
+	}
+	latDirect, err := pinnedRate(ctx, c, "http://"+stableAddr+"/", half)
+	if err != nil {
+		return "", err
+	}
+	change, err := cl.weightChange(ctx, gwURL, half/2)
+	if err != nil {
+		return "", err
+	}
+	return render(c, direct, viaNginx, viaGateway, half, latGW, latDirect, change), nil
+}
+
+func render(c config, direct, ng, gw wrkResult, half float64, latGW, latDirect rateResult, change changeResult) string {
+	var b strings.Builder
+	host, _ := os.Hostname()
+	fmt.Fprintf(&b, "Measured %s on %s (%d CPUs, %s), Go %s. Proxy under test pinned to CPU %s with one worker "+
+		"(GOMAXPROCS=1 / worker_processes 1); wrk (-t1 -c%d, %s) and the backend pinned to CPU %s.\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), host, runtime.NumCPU(), cpuModel(), runtime.Version(), c.proxyCPU, c.connections, c.duration, c.loadCPU)
+	fmt.Fprintf(&b, "| path | requests/s | p50 | p99 | proxy CPU-seconds | requests per proxy CPU-second |\n|---|---|---|---|---|---|\n")
+	for _, r := range []struct {
+		name string
+		w    wrkResult
+	}{{"direct to the backend", direct}, {"through nginx", ng}, {"through aviary gateway", gw}} {
+		perCore := "—"
+		if r.w.cpuSeconds > 0 {
+			perCore = fmt.Sprintf("%.0f", float64(r.w.requests)/r.w.cpuSeconds)
+		}
+		cpu := "—"
+		if r.w.cpuSeconds > 0 {
+			cpu = fmt.Sprintf("%.2f", r.w.cpuSeconds)
+		}
+		fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %s | %s |\n", r.name, r.w.rps, r.w.p50, r.w.p99, cpu, perCore)
+	}
+	ratio := gw.rps / ng.rps
+	perCoreRatio := 0.0
+	if ng.cpuSeconds > 0 && gw.cpuSeconds > 0 {
+		perCoreRatio = (float64(gw.requests) / gw.cpuSeconds) / (float64(ng.requests) / ng.cpuSeconds)
+	}
+	fmt.Fprintf(&b, "\nGateway / nginx: %.2f× requests/s on one pinned core, %.2f× requests per CPU-second (goal ≥ 0.8×).\n\n", ratio, perCoreRatio)
+	fmt.Fprintf(&b, "At half the gateway's maximum (%.0f requests/s, open loop, %s): p50 %s / p99 %s through the gateway, "+
+		"p50 %s / p99 %s direct; **added p99 %s** (goal < 1 ms). Errors: %d through the gateway, %d direct.\n\n",
+		half, c.duration, latGW.p50, latGW.p99, latDirect.p50, latDirect.p99, (latGW.p99 - latDirect.p99).Round(time.Microsecond), latGW.errors, latDirect.errors)
+	fmt.Fprintf(&b, "Weight change (HTTPRoute stable 100 → canary 100, update through the API server, under %.0f requests/s of load): "+
+		"**applied %s** after the update call returned (goal < 50 ms); %d requests during the change, **%d failed**.\n",
+		half/2, change.applied.Round(100*time.Microsecond), change.requests, change.failed)
+	return b.String()
+}
+
+func cpuModel() string {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "model name") {
+			if _, v, ok := strings.Cut(line, ":"); ok {
+				return strings.TrimSpace(v)
+			}
+		}
+	}
+	return "unknown CPU"
+}
+
+func freePort() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// waitFor polls url until it answers 200 from the named backend.
+func waitFor(ctx context.Context, url, backend string) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	var last error
+	for ctx.Err() == nil {
+		resp, err := http.Get(url)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && resp.Header.Get("X-Backend") == backend {
+				return nil
+			}
+			last = fmt.Errorf("status %d from %q", resp.StatusCode, resp.Header.Get("X-Backend"))
+		} else {
+			last = err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("%s: %w", url, last)
+}
+
+type procList []*exec.Cmd
+
+func (p *procList) add(c *exec.Cmd) { *p = append(*p, c) }
+
+func (p *procList) stopAll() {
+	for _, c := range *p {
+		if c.Process != nil {
+			_ = c.Process.Signal(os.Interrupt)
+		}
+	}
+	for _, c := range *p {
+		done := make(chan struct{})
+		go func() { _ = c.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = c.Process.Kill()
+		}
+	}
+}
+
+// start runs a command pinned to cpus, logging to logPath.
+func start(ctx context.Context, track func(*exec.Cmd), cpus string, env []string, logPath, name string, args ...string) (*exec.Cmd, error) {
+	log, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	all := append([]string{"-c", cpus, name}, args...)
+	cmd := exec.CommandContext(ctx, "taskset", all...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", name, err)
+	}
+	track(cmd)
+	return cmd, nil
+}
