@@ -47,7 +47,7 @@ test-integration: ## Integration tests against a real kube-apiserver and etcd.
 	KUBEBUILDER_ASSETS="$$assets" go test -count=1 -timeout 30m ./test/integration/... ./internal/controller/...
 
 .PHONY: test
-test: verify-generate lint test-unit test-integration ## Everything CI runs.
+test: verify-generate lint test-prereqs test-unit test-integration test-e2e ## Everything CI runs.
 
 # Each area keeps its own targets (gateway benchmarks, sandbox, conformance) in mk/<area>.mk.
 -include mk/*.mk
