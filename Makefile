@@ -18,7 +18,8 @@ build: ## Compile every package.
 generate: ## Regenerate deepcopy functions and CRDs from the API types, RBAC from the +kubebuilder:rbac markers, and copy the Gateway API CRDs.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	$(CONTROLLER_GEN) crd:generateEmbeddedObjectMeta=true paths=./api/... output:crd:artifacts:config=config/crd/bases
-	$(CONTROLLER_GEN) rbac:roleName=aviary-controller paths=./internal/... output:rbac:artifacts:config=config/rbac
+	$(CONTROLLER_GEN) rbac:roleName=aviary-controller paths="./internal/controller/...;./internal/rollout/...;./internal/analysis/...;./internal/traffic/..." output:rbac:artifacts:config=config/rbac
+	$(CONTROLLER_GEN) rbac:roleName=aviary-gateway paths=./internal/gateway/... output:rbac:artifacts:config=config/rbac/gateway
 	hack/gateway-api-crds.sh
 
 .PHONY: verify-generate
