@@ -88,12 +88,7 @@ func readPidFile(path string) (pidRecord, bool) {
 // running reports whether the recorded process still runs with its recorded command line.
 // A zombie (exited, not yet reaped by its new parent) counts as not running.
 func running(rec pidRecord) bool {
-	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(rec.Pid), "stat"))
-	if err != nil {
-		return false
-	}
-	// The state follows the parenthesised command name, which may itself hold ") ".
-	if i := bytes.LastIndexByte(stat, ')'); i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z' || stat[i+2] == 'X' {
+	if !alive(rec.Pid) {
 		return false
 	}
 	cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(rec.Pid), "cmdline"))
@@ -101,6 +96,19 @@ func running(rec pidRecord) bool {
 		return false
 	}
 	return string(cmdline) == strings.Join(rec.Args, "\x00")+"\x00"
+}
+
+// alive reports whether pid exists and has not exited. A zombie (exited, not yet reaped by its
+// new parent) counts as exited. A process in the middle of exiting has already lost its
+// command line but still holds its sockets and files, so it still counts as alive.
+func alive(pid int) bool {
+	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	// The state follows the parenthesised command name, which may itself hold ") ".
+	i := bytes.LastIndexByte(stat, ')')
+	return i >= 0 && i+2 < len(stat) && stat[i+2] != 'Z' && stat[i+2] != 'X'
 }
 
 // stopProcess sends SIGTERM, waits up to grace, then SIGKILL, and waits for it to go. It only
@@ -124,9 +132,12 @@ func stopProcess(rec pidRecord, grace time.Duration) error {
 	return fmt.Errorf("pid %d (%s) is still running after SIGKILL", rec.Pid, rec.Args[0])
 }
 
+// waitGone waits up to d for a signalled process to exit. It watches the pid alone: the
+// command line disappears as soon as the process starts exiting, long before its listening
+// sockets are closed.
 func waitGone(rec pidRecord, d time.Duration) bool {
 	deadline := time.Now().Add(d)
-	for running(rec) {
+	for alive(rec.Pid) {
 		if time.Now().After(deadline) {
 			return false
 		}
