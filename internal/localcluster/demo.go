@@ -174,6 +174,7 @@ Try a canary release:
   curl %[1]s/color                      # everyone else: still the stable version
   curl -H 'X-Canary: yes' %[1]s/color   # the canary, for those who ask for it
   %[6]s promote demo            # on to 20%%, then 50%%, then 100%%
+  curl -H 'X-User: alice' %[1]s/color   # each user stays on one version as the weight grows
   %[6]s abort demo              # or back to the stable version
 `, url, color, strings.Split(host, ":")[0], demoPort, s.layout.AdminKubeconfig(), commandName())
 	if s.cfg.Prometheus != "" {
