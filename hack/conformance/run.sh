@@ -22,7 +22,7 @@ if [ -z "${KUBECONFIG:-}" ]; then
 	export KUBECONFIG
 fi
 cleanup() {
-	if [ -n "$started" ]; then bin/aviary local down || true; fi
+	if [ -n "$started" ]; then "$root/bin/aviary" local down || true; fi
 }
 trap cleanup EXIT
 
@@ -38,7 +38,7 @@ YAML
 
 features=Gateway,HTTPRoute,ReferenceGrant,HTTPRouteQueryParamMatching,HTTPRouteMethodMatching,HTTPRouteResponseHeaderModification,HTTPRouteBackendRequestHeaderModification,HTTPRoutePortRedirect,HTTPRouteSchemeRedirect,HTTPRoutePathRedirect,HTTPRoute303RedirectStatusCode,HTTPRoute307RedirectStatusCode,HTTPRoute308RedirectStatusCode,HTTPRouteHostRewrite,HTTPRoutePathRewrite,HTTPRouteRequestTimeout,HTTPRouteBackendTimeout
 cd hack/conformance
-go test -count=1 -timeout 60m -run TestConformance . -args \
+go test -v -count=1 -timeout 60m -run TestConformance . -args \
 	--gateway-class=aviary-conformance \
 	--supported-features="$features" \
 	--conformance-profiles=GATEWAY-HTTP \

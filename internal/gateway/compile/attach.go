@@ -36,7 +36,7 @@ func attachParent(route *gwv1.HTTPRoute, ref gwv1.ParentReference, gw *gateway, 
 			continue
 		}
 		named++
-		if !l.usable() || !routeAllowed(l, route.Namespace, gw.obj.Namespace, namespaces) {
+		if !l.acceptsRoutes() || !routeAllowed(l, route.Namespace, gw.obj.Namespace, namespaces) {
 			continue
 		}
 		allowed++

@@ -53,7 +53,9 @@ func Compile(in *Input) *Output {
 			if p.reason == gwv1.RouteReasonAccepted && len(cr.rules) > 0 {
 				for _, a := range p.attachments {
 					a.listener.attached++
-					b.add(a, cr)
+					if a.listener.usable() {
+						b.add(a, cr)
+					}
 				}
 			}
 		}

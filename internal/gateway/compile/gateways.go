@@ -37,7 +37,13 @@ type listener struct {
 	attached                                   int32
 }
 
-// usable reports whether routes may attach to the listener and traffic flows through it.
+// acceptsRoutes reports whether routes attach to the listener (and count in attachedRoutes),
+// which they do even while its references (certificates) are unresolved.
+func (l *listener) acceptsRoutes() bool {
+	return l.accepted.Status == metav1.ConditionTrue && l.conflicted.Status == metav1.ConditionFalse && len(l.kinds) > 0
+}
+
+// usable reports whether traffic flows through the listener.
 func (l *listener) usable() bool {
 	return l.accepted.Status == metav1.ConditionTrue && l.resolved.Status == metav1.ConditionTrue &&
 		l.conflicted.Status == metav1.ConditionFalse && l.gw.addr.IsValid()
@@ -148,7 +154,9 @@ func buildListeners(in *Input, g *gateway, grants *grantIndex, now metav1.Time) 
 			l.accepted = condition(string(gwv1.ListenerConditionAccepted), string(gwv1.ListenerReasonUnsupportedProtocol), false, gen, now,
 				fmt.Sprintf("protocol %q is not supported; use HTTP or HTTPS", spec.Protocol))
 		}
-		resolveKinds(l, now)
+		if l.accepted.Status == metav1.ConditionTrue || spec.Protocol == gwv1.HTTPProtocolType || spec.Protocol == gwv1.HTTPSProtocolType {
+			resolveKinds(l, now) // a listener of a protocol we do not serve supports no route kind
+		}
 		g.listeners = append(g.listeners, l)
 	}
 	markConflicts(g, now)

@@ -6,8 +6,8 @@ import (
 	"reflect"
 
 	"k8s.io/apimachinery/pkg/api/equality"
-	kerrors "k8s.io/apimachinery/pkg/api/errors"
-	apierrors "k8s.io/apimachinery/pkg/api/meta"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -60,7 +60,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, in *compile.Input, out *co
 func ignoreGone(errs []error) error {
 	var keep []error
 	for _, err := range errs {
-		if err != nil && !kerrors.IsNotFound(err) {
+		if err != nil && !apierrors.IsNotFound(err) {
 			keep = append(keep, err)
 		}
 	}
@@ -70,7 +70,7 @@ func ignoreGone(errs []error) error {
 func mergeConditions(old, next []metav1.Condition) []metav1.Condition {
 	out := make([]metav1.Condition, 0, len(next))
 	for _, c := range next {
-		if prev := apierrors.FindStatusCondition(old, c.Type); prev != nil && prev.Status == c.Status {
+		if prev := meta.FindStatusCondition(old, c.Type); prev != nil && prev.Status == c.Status {
 			c.LastTransitionTime = prev.LastTransitionTime
 		}
 		out = append(out, c)

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	kerrors "k8s.io/apimachinery/pkg/api/errors"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -42,7 +42,7 @@ func TestMergeParentsKeepsOtherControllers(t *testing.T) {
 }
 
 func TestIgnoreGone(t *testing.T) {
-	gone := kerrors.NewNotFound(schema.GroupResource{Resource: "gateways"}, "x")
+	gone := apierrors.NewNotFound(schema.GroupResource{Resource: "gateways"}, "x")
 	if err := ignoreGone([]error{nil, gone}); err != nil {
 		t.Errorf("not-found errors must be ignored, got %v", err)
 	}
