@@ -160,12 +160,13 @@ func (c *container) currentLog() *containerLog {
 	return c.log
 }
 
-// listen opens the container's TCP ports on the pod IP; the demo app without declared ports
-// listens on 8080 like the classic demo.
+// listen opens the container's TCP ports on the pod IP. Declaring ports is optional in
+// Kubernetes, so without any the demo app listens on 8080 like the classic demo, and the echo
+// server where the Gateway API conformance suite's echo-basic image does: $HTTP_PORT, else 3000.
 func (c *container) listen(b Behaviour) ([]net.Listener, error) {
 	ports := tcpPorts(c.spec.Ports)
-	if len(ports) == 0 && b.Kind == KindDemo {
-		ports = []int32{DemoPort}
+	if len(ports) == 0 {
+		ports = []int32{defaultPort(b, c.env.Env)}
 	}
 	var ls []net.Listener
 	for _, p := range ports {
@@ -179,6 +180,17 @@ func (c *container) listen(b Behaviour) ([]net.Listener, error) {
 		ls = append(ls, l)
 	}
 	return ls, nil
+}
+
+// defaultPort is where a container that declares no port serves.
+func defaultPort(b Behaviour, env map[string]string) int32 {
+	if b.Kind == KindDemo {
+		return DemoPort
+	}
+	if p, err := strconv.ParseInt(env["HTTP_PORT"], 10, 32); err == nil && p > 0 && p < 65536 {
+		return int32(p)
+	}
+	return EchoPort
 }
 
 func tcpPorts(ports []corev1.ContainerPort) []int32 {

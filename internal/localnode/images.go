@@ -27,6 +27,10 @@ const (
 	// DemoPort is where the demo app listens when its container declares no port, like the
 	// classic demo.
 	DemoPort = 8080
+	// EchoPort is where the echo server listens when its container declares no port and sets
+	// no HTTP_PORT: echo-basic's default, which the Gateway API conformance suite's backends
+	// rely on (their Services target port 3000 and their containers declare none).
+	EchoPort = 3000
 )
 
 // demoRepositories run the demo app: the classic Argo Rollouts demo and the project's own.

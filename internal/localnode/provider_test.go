@@ -13,6 +13,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
@@ -183,6 +184,36 @@ func TestProviderDemoImageServesOn8080WithoutDeclaredPorts(t *testing.T) {
 	_ = resp.Body.Close()
 	if string(body) != "\"green\"\n" {
 		t.Errorf("/color = %q, want \"green\"", body)
+	}
+}
+
+func TestProviderEchoImageServesOnHTTPPortOr3000WithoutDeclaredPorts(t *testing.T) {
+	p, log := newTestProvider(t, "127.204.3.1", "127.204.3.20")
+	for _, tc := range []struct {
+		name, port string
+		env        []corev1.EnvVar
+	}{
+		{name: "echo-default", port: "3000"},
+		{name: "echo-http-port", port: "3100", env: []corev1.EnvVar{{Name: "HTTP_PORT", Value: "3100"}}},
+	} {
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: tc.name, Namespace: "shop", UID: types.UID("uid-" + tc.name), DeletionGracePeriodSeconds: ptr.To[int64](1)},
+			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "echo", Image: "registry.k8s.io/gateway-api/echo-basic:v1.5.1", Env: tc.env}}},
+		}
+		if err := p.CreatePod(context.Background(), pod); err != nil {
+			t.Fatal(err)
+		}
+		got := waitStatus(t, log, tc.name, "ready", isReady)
+		resp, err := http.Get("http://" + net.JoinHostPort(got.Status.PodIP, tc.port) + "/hello")
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var echoed struct{ Pod string }
+		err = json.NewDecoder(resp.Body).Decode(&echoed)
+		_ = resp.Body.Close()
+		if err != nil || echoed.Pod != tc.name {
+			t.Errorf("%s: echo on port %s named pod %q (%v), want %q", tc.name, tc.port, echoed.Pod, err, tc.name)
+		}
 	}
 }
 
