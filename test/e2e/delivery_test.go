@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -132,10 +133,15 @@ func (d *delivery) waitRollout(t *testing.T, name string, timeout time.Duration,
 	defer cancel()
 	start := time.Now()
 	var ro v1alpha1.Rollout
-	why := "not read yet"
+	why, lastSeen := "not read yet", ""
 	for {
 		err := d.kube.Get(ctx, types.NamespacedName{Namespace: "default", Name: name}, &ro)
 		if err == nil {
+			// Each change of phase, step or message, for reading a slow or failed wait.
+			if seen := fmt.Sprintf("phase %s, step %d, message %q", ro.Status.Phase, stepOf(&ro), ro.Status.Message); seen != lastSeen {
+				t.Logf("Rollout %s +%s: %s", name, time.Since(start).Round(100*time.Millisecond), seen)
+				lastSeen = seen
+			}
 			if why = cond(&ro); why == "" {
 				t.Logf("Rollout %s after %s: phase %s, step %d", name, time.Since(start).Round(100*time.Millisecond), ro.Status.Phase, stepOf(&ro))
 				return &ro
