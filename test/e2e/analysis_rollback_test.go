@@ -153,7 +153,7 @@ func analysisRollback(t *testing.T, d *delivery) {
 	} else {
 		assertRunFailed(t, d, run.Name)
 	}
-	d.waitRoute(t, "checkout", walkTimeout, func(rt *gatewayv1.HTTPRoute) string {
+	d.waitRoute(t, "checkout", func(rt *gatewayv1.HTTPRoute) string {
 		return splitIs(rt, "checkout-stable", "checkout-canary", 100, 0)
 	})
 	d.gw.waitAll(t, walkTimeout, 40, checkoutHost, nil, "blue")

@@ -27,7 +27,7 @@ func targetedCanaryWalk(t *testing.T, d *delivery) {
 
 	// Step 0 adds the header route, step 1 pauses.
 	d.waitRollout(t, "demo", walkTimeout, pausedAt(1))
-	rt := d.waitRoute(t, "demo", walkTimeout, func(rt *gatewayv1.HTTPRoute) string {
+	rt := d.waitRoute(t, "demo", func(rt *gatewayv1.HTTPRoute) string {
 		i := headerRule(rt, "X-Canary")
 		if i < 0 {
 			return "no X-Canary rule"
@@ -46,7 +46,7 @@ func targetedCanaryWalk(t *testing.T, d *delivery) {
 	// Promote: 20% of plain requests go to the canary; the header rule stays.
 	d.aviary(t, "promote", "demo")
 	d.waitRollout(t, "demo", walkTimeout, pausedAt(3))
-	rt = d.waitRoute(t, "demo", walkTimeout, func(rt *gatewayv1.HTTPRoute) string {
+	rt = d.waitRoute(t, "demo", func(rt *gatewayv1.HTTPRoute) string {
 		if headerRule(rt, "X-Canary") < 0 {
 			return "the X-Canary rule is gone at the weighted step"
 		}
@@ -72,7 +72,7 @@ func targetedCanaryWalk(t *testing.T, d *delivery) {
 		}
 		return ""
 	})
-	rt = d.waitRoute(t, "demo", walkTimeout, func(rt *gatewayv1.HTTPRoute) string {
+	rt = d.waitRoute(t, "demo", func(rt *gatewayv1.HTTPRoute) string {
 		if len(rt.Spec.Rules) != 1 {
 			return fmt.Sprintf("want only the weighted rule after abort, have %d rules", len(rt.Spec.Rules))
 		}
@@ -93,7 +93,7 @@ func targetedCanaryWalk(t *testing.T, d *delivery) {
 		}
 		return ""
 	})
-	d.waitRoute(t, "demo", walkTimeout, func(rt *gatewayv1.HTTPRoute) string {
+	d.waitRoute(t, "demo", func(rt *gatewayv1.HTTPRoute) string {
 		if len(rt.Spec.Rules) != 1 {
 			return fmt.Sprintf("want only the weighted rule after completion, have %d rules", len(rt.Spec.Rules))
 		}

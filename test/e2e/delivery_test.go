@@ -110,7 +110,7 @@ func kubeClient(t *testing.T, kubeconfig string) client.Client {
 }
 
 // aviary runs the CLI (`aviary --kubeconfig <sandbox> <args>`) and fails the test when it fails.
-func (d *delivery) aviary(t *testing.T, args ...string) string {
+func (d *delivery) aviary(t *testing.T, args ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -122,7 +122,6 @@ func (d *delivery) aviary(t *testing.T, args ...string) string {
 	if err != nil {
 		t.Fatalf("aviary %s: %v\n%s", strings.Join(args, " "), err, out.String())
 	}
-	return out.String()
 }
 
 // waitRollout polls the Rollout until cond holds (it returns "" then, else what is still
@@ -133,7 +132,7 @@ func (d *delivery) waitRollout(t *testing.T, name string, timeout time.Duration,
 	defer cancel()
 	start := time.Now()
 	var ro v1alpha1.Rollout
-	why, lastSeen := "not read yet", ""
+	var why, lastSeen string
 	for {
 		err := d.kube.Get(ctx, types.NamespacedName{Namespace: "default", Name: name}, &ro)
 		if err == nil {
@@ -164,13 +163,15 @@ func stepOf(ro *v1alpha1.Rollout) int32 {
 	return *ro.Status.CurrentStepIndex
 }
 
-// waitRoute polls the HTTPRoute until cond holds ("" then, else what is missing).
-func (d *delivery) waitRoute(t *testing.T, name string, timeout time.Duration, cond func(*gatewayv1.HTTPRoute) string) *gatewayv1.HTTPRoute {
+// waitRoute polls the HTTPRoute until cond holds ("" then, else what is missing), for up to
+// walkTimeout.
+func (d *delivery) waitRoute(t *testing.T, name string, cond func(*gatewayv1.HTTPRoute) string) *gatewayv1.HTTPRoute {
 	t.Helper()
+	timeout := walkTimeout
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var rt gatewayv1.HTTPRoute
-	why := "not read yet"
+	var why string
 	for {
 		err := d.kube.Get(ctx, types.NamespacedName{Namespace: "default", Name: name}, &rt)
 		if err == nil {
