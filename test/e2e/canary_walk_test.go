@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
@@ -93,6 +95,7 @@ func targetedCanaryWalk(t *testing.T, d *delivery) {
 		}
 		return ""
 	})
+	assertNoScaleDownDeadline(t, d, "demo")
 	d.waitRoute(t, "demo", func(rt *gatewayv1.HTTPRoute) string {
 		if len(rt.Spec.Rules) != 1 {
 			return fmt.Sprintf("want only the weighted rule after completion, have %d rules", len(rt.Spec.Rules))
@@ -100,6 +103,37 @@ func targetedCanaryWalk(t *testing.T, d *delivery) {
 		return splitIs(rt, stable, canary, 100, 0)
 	})
 	gw.waitAll(t, walkTimeout, 40, "", nil, "yellow")
+}
+
+// assertNoScaleDownDeadline: the stable ReplicaSet (the canary that was aborted, retried and
+// promoted) carries no scale-down deadline left from the abort, which would scale it down at
+// once when it is replaced.
+func assertNoScaleDownDeadline(t *testing.T, d *delivery, app string) {
+	t.Helper()
+	var rss appsv1.ReplicaSetList
+	if err := d.kube.List(context.Background(), &rss, client.InNamespace("default"), client.MatchingLabels{"app": app}); err != nil {
+		t.Fatal(err)
+	}
+	for _, rs := range rss.Items {
+		at, stamped := rs.Annotations[v1alpha1.ScaleDownDeadlineAnnotation]
+		t.Logf("ReplicaSet %s: %d replicas, scale-down deadline %q", rs.Name, ptrValue(rs.Spec.Replicas), at)
+		if stamped && ptrValue(rs.Spec.Replicas) > 0 && rs.Labels[v1alpha1.PodTemplateHashLabel] != "" {
+			var ro v1alpha1.Rollout
+			if err := d.kube.Get(context.Background(), client.ObjectKey{Namespace: "default", Name: app}, &ro); err != nil {
+				t.Fatal(err)
+			}
+			if rs.Labels[v1alpha1.PodTemplateHashLabel] == ro.Status.StableRS {
+				t.Errorf("the stable ReplicaSet %s keeps a scale-down deadline %s", rs.Name, at)
+			}
+		}
+	}
+}
+
+func ptrValue(p *int32) int32 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }
 
 // pausedAt: the Rollout is paused at step index i of its current update, not aborted.
