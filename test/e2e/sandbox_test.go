@@ -41,6 +41,8 @@ type sandbox struct {
 	t     *testing.T
 	bin   string
 	state string
+	// ports is the sandbox's port base; empty means portBase.
+	ports string
 }
 
 // run runs `aviary local <args>` and returns its combined output; it fails the test when the
@@ -58,9 +60,13 @@ func (s *sandbox) try(args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, s.bin, append([]string{"local"}, args...)...)
+	base := s.ports
+	if base == "" {
+		base = portBase
+	}
 	cmd.Env = append(os.Environ(),
 		localcluster.StateDirEnv+"="+s.state,
-		localcluster.PortBaseEnv+"="+portBase)
+		localcluster.PortBaseEnv+"="+base)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()

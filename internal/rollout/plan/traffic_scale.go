@@ -125,6 +125,8 @@ func scaleRoutedCanary(p *Plan, o Observed) bool {
 	}
 	if st.Abort {
 		abortRoutedCanary(p, o, applied)
+	} else {
+		keepInUse(p, o.NewRS, stableRS)
 	}
 	scaleDownUnrouted(p, o, st)
 	recordWeights(p, o, applied, len(edits) == 0)
@@ -146,6 +148,20 @@ func abortRoutedCanary(p *Plan, o Observed, applied gatewayapi.State) {
 		return
 	}
 	scaleDownAfter(p, o, o.NewRS, secondsDuration(delay))
+}
+
+// keepInUse drops a scale-down deadline left on a version that is in use again (an aborted
+// canary that was retried): otherwise, once it is stable and later replaced, the stale,
+// already passed deadline would scale it down at once instead of after scaleDownDelaySeconds.
+func keepInUse(p *Plan, rss ...*appsv1.ReplicaSet) {
+	for _, rs := range rss {
+		if rs == nil {
+			continue
+		}
+		if _, stamped := rs.Annotations[v1alpha1.ScaleDownDeadlineAnnotation]; stamped {
+			p.ScaleDownAt[rs.Name] = nil
+		}
+	}
 }
 
 // scaleDownUnrouted removes versions that are neither new nor stable once no Service they
