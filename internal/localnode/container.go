@@ -31,14 +31,16 @@ type containerState struct {
 // containerEnv is what a container runs with: the pod facts it serves as and its resolved
 // environment.
 type containerEnv struct {
-	Pod     *corev1.Pod
-	PodIP   string
-	Env     map[string]string
-	EnvErr  error
-	Now     func() time.Time
-	Changed func()                                           // the container's state changed
-	Event   func(eventType, reason, format string, a ...any) // an event on the pod
-	Probes  *http.Client
+	Pod   *corev1.Pod
+	PodIP string
+	// PodDeclaresPorts: some container of the pod declares a TCP port (see listen).
+	PodDeclaresPorts bool
+	Env              map[string]string
+	EnvErr           error
+	Now              func() time.Time
+	Changed          func()                                           // the container's state changed
+	Event            func(eventType, reason, format string, a ...any) // an event on the pod
+	Probes           *http.Client
 }
 
 // container is one container of a pod: HTTP servers on its ports, its probes, its log.
@@ -163,9 +165,12 @@ func (c *container) currentLog() *containerLog {
 // listen opens the container's TCP ports on the pod IP. Declaring ports is optional in
 // Kubernetes, so without any the demo app listens on 8080 like the classic demo, and the echo
 // server where the Gateway API conformance suite's echo-basic image does: $HTTP_PORT, else 3000.
+// The echo server takes that default only when no container of the pod declares a port: a
+// sidecar beside a container with declared ports stands for a process that serves nothing, and
+// containers share the pod's address, so it must not take their ports.
 func (c *container) listen(b Behaviour) ([]net.Listener, error) {
 	ports := tcpPorts(c.spec.Ports)
-	if len(ports) == 0 {
+	if len(ports) == 0 && (b.Kind == KindDemo || !c.env.PodDeclaresPorts) {
 		ports = []int32{defaultPort(b, c.env.Env)}
 	}
 	var ls []net.Listener
@@ -180,6 +185,16 @@ func (c *container) listen(b Behaviour) ([]net.Listener, error) {
 		ls = append(ls, l)
 	}
 	return ls, nil
+}
+
+// podDeclaresPorts reports whether any container of the pod declares a TCP port.
+func podDeclaresPorts(pod *corev1.Pod) bool {
+	for _, c := range pod.Spec.Containers {
+		if len(tcpPorts(c.Ports)) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // defaultPort is where a container that declares no port serves.

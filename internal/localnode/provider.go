@@ -138,7 +138,7 @@ func (p *Provider) newContainer(rt *podRuntime, pod *corev1.Pod, ip netip.Addr, 
 		ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID, ResourceVersion: pod.ResourceVersion},
 	}
 	return newContainer(spec, containerEnv{
-		Pod: ref, PodIP: ip.String(), Env: env, EnvErr: envErr, Now: p.now,
+		Pod: ref, PodIP: ip.String(), PodDeclaresPorts: podDeclaresPorts(pod), Env: env, EnvErr: envErr, Now: p.now,
 		Changed: rt.refresh,
 		Event: func(eventType, reason, format string, a ...any) {
 			p.recorder.Eventf(ref, eventType, reason, format, a...)
