@@ -77,34 +77,6 @@ func (w *routedWorld) reconcile() Plan {
 	return p
 }
 
-// applyPlan is world.reconcile without planning.
-func (w *routedWorld) applyPlan(p Plan) {
-	for name, n := range p.Replicas {
-		for _, rs := range w.rss {
-			if rs.Name == name {
-				rs.Spec.Replicas = ptr.To(n)
-			}
-		}
-	}
-	for name, at := range p.ScaleDownAt {
-		for _, rs := range w.rss {
-			if rs.Name != name {
-				continue
-			}
-			if at == nil {
-				delete(rs.Annotations, v1alpha1.ScaleDownDeadlineAnnotation)
-			} else {
-				rs.Annotations[v1alpha1.ScaleDownDeadlineAnnotation] = at.Format(time.RFC3339)
-			}
-		}
-	}
-	for svc, hash := range p.Selectors {
-		w.services[svc].Spec.Selector[v1alpha1.PodTemplateHashLabel] = hash
-	}
-	w.ro.Status = p.Status
-	w.events = append(w.events, p.Events...)
-}
-
 func (w *routedWorld) podsStart() {
 	for hash, rs := range w.rss {
 		rs.Status.Replicas = *rs.Spec.Replicas

@@ -95,30 +95,7 @@ func (w *world) reconcile() Plan {
 	} else {
 		p = Canary(o)
 	}
-	for name, n := range p.Replicas {
-		for _, rs := range w.rss {
-			if rs.Name == name {
-				rs.Spec.Replicas = ptr.To(n)
-			}
-		}
-	}
-	for name, at := range p.ScaleDownAt {
-		for _, rs := range w.rss {
-			if rs.Name != name {
-				continue
-			}
-			if at == nil {
-				delete(rs.Annotations, v1alpha1.ScaleDownDeadlineAnnotation)
-			} else {
-				rs.Annotations[v1alpha1.ScaleDownDeadlineAnnotation] = at.Format(time.RFC3339)
-			}
-		}
-	}
-	for svc, hash := range p.Selectors {
-		w.services[svc].Spec.Selector[v1alpha1.PodTemplateHashLabel] = hash
-	}
-	w.ro.Status = p.Status
-	w.events = append(w.events, p.Events...)
+	w.applyPlan(p)
 	for hash, rs := range w.rss {
 		rs.Status.Replicas = *rs.Spec.Replicas
 		rs.Status.ReadyReplicas, rs.Status.AvailableReplicas = *rs.Spec.Replicas, *rs.Spec.Replicas
@@ -211,4 +188,32 @@ func (w *world) hasEvent(reason string) bool {
 		}
 	}
 	return false
+}
+
+// applyPlan writes a plan into the world, as the reconciler's apply would.
+func (w *world) applyPlan(p Plan) {
+	for name, n := range p.Replicas {
+		for _, rs := range w.rss {
+			if rs.Name == name {
+				rs.Spec.Replicas = ptr.To(n)
+			}
+		}
+	}
+	for name, at := range p.ScaleDownAt {
+		for _, rs := range w.rss {
+			if rs.Name != name {
+				continue
+			}
+			if at == nil {
+				delete(rs.Annotations, v1alpha1.ScaleDownDeadlineAnnotation)
+			} else {
+				rs.Annotations[v1alpha1.ScaleDownDeadlineAnnotation] = at.Format(time.RFC3339)
+			}
+		}
+	}
+	for svc, hash := range p.Selectors {
+		w.services[svc].Spec.Selector[v1alpha1.PodTemplateHashLabel] = hash
+	}
+	w.ro.Status = p.Status
+	w.events = append(w.events, p.Events...)
 }
