@@ -85,17 +85,7 @@ func newScene(t *testing.T, ready func(*corev1.Pod) bool) *scene {
 // startController runs a Rollout controller for this namespace, as `aviary controller` would.
 func (s *scene) startController() {
 	s.t.Helper()
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme:                 env.Scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{s.ns: {}}},
-		// Each test runs its own controller; names repeat across tests by design.
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-	})
-	if err != nil {
-		s.t.Fatal(err)
-	}
+	mgr := s.newManager()
 	r := &rollout.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Events: s.events, Clock: clock.RealClock{}, Workers: 2}
 	if err := r.SetupWithManager(s.t.Context(), mgr); err != nil {
 		s.t.Fatal(err)
@@ -274,4 +264,22 @@ func (s *scene) newRSName() string {
 	s.t.Helper()
 	ro := s.rollout()
 	return "shop-" + rollout.PodTemplateHash(ro.Spec.Template, ro.Status.CollisionCount)
+}
+
+// newManager is a manager caching only the scene's namespace, with its metrics and health
+// endpoints off, for the controllers a test runs itself.
+func (s *scene) newManager() ctrl.Manager {
+	s.t.Helper()
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme:                 env.Scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{s.ns: {}}},
+		// Each test runs its own controllers; names repeat across tests by design.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return mgr
 }

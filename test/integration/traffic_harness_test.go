@@ -15,12 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/clock"
-	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/yaml"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
@@ -55,16 +50,7 @@ func newTrafficScene(t *testing.T, verify bool) *scene {
 // startControllerWith runs a Rollout controller for this namespace with changed settings.
 func (s *scene) startControllerWith(change func(*rollout.Reconciler)) {
 	s.t.Helper()
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme:                 env.Scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{s.ns: {}}},
-		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
-	})
-	if err != nil {
-		s.t.Fatal(err)
-	}
+	mgr := s.newManager()
 	r := &rollout.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Events: s.events, Clock: clock.RealClock{}, Workers: 2}
 	change(r)
 	if err := r.SetupWithManager(s.t.Context(), mgr); err != nil {
