@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -60,7 +59,45 @@ func startDetached(argv []string, env []string, logPath, pidPath string) (*proce
 		_ = cmd.Process.Kill()
 		return nil, err
 	}
+	if err := waitExecVisible(p, 5*time.Second); err != nil {
+		_ = cmd.Process.Kill()
+		return nil, err
+	}
 	return p, nil
+}
+
+// waitExecVisible waits until /proc shows the child's new command line, or the child has
+// exited. cmd.Start returns once the exec has closed the close-on-exec pipe, which the kernel
+// does before it sets up the new program's arguments: for a moment /proc shows an empty
+// command line, and a status check in that moment would take our own child for a stranger.
+func waitExecVisible(p *process, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for !running(p.rec) {
+		select {
+		case <-p.exited:
+			return nil // the caller's readiness wait reports the exit and the log
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("started %s as pid %d, but after %s /proc/%d/cmdline still reads %q",
+				p.rec.Args[0], p.rec.Pid, d, p.rec.Pid, procCmdline(p.rec.Pid))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return nil
+}
+
+// procCmdline is the NUL-separated command line /proc shows for pid, or the read error.
+func procCmdline(pid int) string {
+	dir := procDir(pid)
+	if dir == "" {
+		return "(no such process)"
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "cmdline"))
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 func writePidFile(path string, rec pidRecord) error {
@@ -91,18 +128,18 @@ func running(rec pidRecord) bool {
 	if !alive(rec.Pid) {
 		return false
 	}
-	cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(rec.Pid), "cmdline"))
-	if err != nil {
-		return false
-	}
-	return string(cmdline) == strings.Join(rec.Args, "\x00")+"\x00"
+	return procCmdline(rec.Pid) == strings.Join(rec.Args, "\x00")+"\x00"
 }
 
 // alive reports whether pid exists and has not exited. A zombie (exited, not yet reaped by its
 // new parent) counts as exited. A process in the middle of exiting has already lost its
 // command line but still holds its sockets and files, so it still counts as alive.
 func alive(pid int) bool {
-	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	dir := procDir(pid)
+	if dir == "" {
+		return false
+	}
+	stat, err := os.ReadFile(filepath.Join(dir, "stat"))
 	if err != nil {
 		return false
 	}
@@ -150,18 +187,15 @@ func waitGone(rec pidRecord, d time.Duration) bool {
 // it, a removed run directory): those running one of binaries with the state directory in
 // their command line.
 func strays(stateDir string, binaries []string) []pidRecord {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
+	ns := currentProcNamespace()
 	self := os.Getpid()
 	var found []pidRecord
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self {
+	for _, dir := range procEntries("/proc") {
+		pid := ourPidIn(ns, dir)
+		if pid == 0 || pid == self {
 			continue
 		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		cmdline, err := os.ReadFile(filepath.Join(dir, "cmdline"))
 		if err != nil || len(cmdline) == 0 {
 			continue
 		}

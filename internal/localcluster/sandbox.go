@@ -8,8 +8,8 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -281,7 +281,11 @@ func listening(port int) bool {
 // binaryReplaced: the kernel marks the executable of a running process "(deleted)" once its
 // file has been replaced, as `go build -o` does when the binary is rebuilt.
 func binaryReplaced(pid int) bool {
-	exe, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
+	dir := procDir(pid)
+	if dir == "" {
+		return false
+	}
+	exe, err := os.Readlink(filepath.Join(dir, "exe"))
 	return err == nil && strings.HasSuffix(exe, " (deleted)")
 }
 
