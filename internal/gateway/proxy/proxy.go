@@ -40,7 +40,9 @@ func DefaultOptions() Options {
 // Handler serves every socket from the current table.
 type Handler struct {
 	table   atomic.Pointer[route.Table]
-	rp      *httputil.ReverseProxy
+	rp      *httputil.ReverseProxy // requests the direct path cannot take (see direct)
+	up      *upstream
+	buffers *bufferPool
 	mirrors *mirrorer
 	log     logr.Logger
 }
@@ -54,11 +56,11 @@ func New(log logr.Logger, o Options) *Handler {
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true,
 	}
-	h := &Handler{log: log, mirrors: newMirrorer(transport, o)}
+	h := &Handler{log: log, mirrors: newMirrorer(transport, o), up: newUpstream(o.DialTimeout), buffers: newBufferPool()}
 	h.rp = &httputil.ReverseProxy{
 		Rewrite:        rewriteOutbound,
 		Transport:      transport,
-		BufferPool:     newBufferPool(),
+		BufferPool:     h.buffers,
 		ModifyResponse: modifyResponse,
 		ErrorHandler:   h.backendError,
 		ErrorLog:       nil,
@@ -67,8 +69,13 @@ func New(log logr.Logger, o Options) *Handler {
 	return h
 }
 
-// Store makes t the table for every request that starts from now on.
-func (h *Handler) Store(t *route.Table) { h.table.Store(t) }
+// Store makes t the table for every request that starts from now on, and closes the idle
+// connections to endpoints t no longer has.
+func (h *Handler) Store(t *route.Table) {
+	h.table.Store(t)
+	live := t.Endpoints()
+	h.up.retain(func(addr string) bool { return live[addr] })
+}
 
 // Table returns the current table.
 func (h *Handler) Table() *route.Table { return h.table.Load() }
@@ -136,6 +143,10 @@ func (s *socketHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t := &target{entry: e, backend: b, addr: addr, host: r.Host}
 	if rw := rule.Rewrite; rw != nil && rw.Hostname != "" {
 		t.host = rw.Hostname
+	}
+	if direct(r) {
+		s.h.forwardDirect(w, r, t, rule.Timeout)
+		return
 	}
 	ctx := context.WithValue(r.Context(), targetKey{}, t)
 	if rule.Timeout > 0 {

@@ -192,3 +192,27 @@ type UserKey struct {
 	Source UserKeySource
 	Name   string // header name (canonical), cookie name or claim name
 }
+
+// Endpoints returns every endpoint address a backend of t may send to.
+func (t *Table) Endpoints() map[string]bool {
+	addrs := map[string]bool{}
+	add := func(entries []*Entry) {
+		for _, e := range entries {
+			for _, b := range e.Rule.Backends {
+				for _, addr := range b.Endpoints {
+					addrs[addr] = true
+				}
+			}
+		}
+	}
+	for _, pt := range t.Ports {
+		for _, entries := range pt.Exact {
+			add(entries)
+		}
+		for _, entries := range pt.Wildcard {
+			add(entries)
+		}
+		add(pt.Any)
+	}
+	return addrs
+}

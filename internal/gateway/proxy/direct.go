@@ -1,0 +1,267 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aviary-dev/aviary/internal/gateway/route"
+)
+
+// maxDirectBody is the largest request body the direct path sends. The direct path writes the
+// whole request before it reads the answer, so a large upload to an endpoint that answers
+// early would fail; those requests go through httputil.ReverseProxy, which does both at once.
+const maxDirectBody = 64 << 10
+
+// direct reports whether r can take the direct path: a plain request with a small body of
+// known length. Upgrades (WebSocket), 100-continue and large or chunked uploads cannot.
+func direct(r *http.Request) bool {
+	return r.ContentLength >= 0 && r.ContentLength <= maxDirectBody &&
+		r.ProtoMajor == 1 &&
+		len(r.Header["Upgrade"]) == 0 &&
+		len(r.Header["Expect"]) == 0
+}
+
+// aLongTimeAgo is a deadline that makes every blocked read and write fail at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// forwardDirect sends r to t's endpoint on a pooled connection and copies the answer to w.
+func (h *Handler) forwardDirect(w http.ResponseWriter, r *http.Request, t *target, timeout time.Duration) {
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	resp, c, stop, err := h.exchange(r, t, deadline)
+	if err != nil {
+		if r.Context().Err() != nil {
+			return // the client went away; nobody reads an answer
+		}
+		if !deadline.IsZero() && errors.Is(err, os.ErrDeadlineExceeded) {
+			err = context.DeadlineExceeded // the rule's timeout, not a backend failure
+		}
+		h.backendError(w, r, err)
+		return
+	}
+	reusable, cut := h.copyResponse(w, resp, t)
+	if stop() && reusable {
+		h.up.put(c)
+		return
+	}
+	_ = c.Close()
+	if cut {
+		// The head is out: the only way left to tell the client the answer is cut short is to
+		// end its connection without the rest, as httputil.ReverseProxy does.
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// exchange writes the request and reads the answer's head, retrying once on a fresh connection
+// when a reused one turns out to have been closed by the endpoint before it answered anything.
+// stop ends the watch on the client: it returns false when the client went away meanwhile.
+func (h *Handler) exchange(r *http.Request, t *target, deadline time.Time) (*http.Response, *upConn, func() bool, error) {
+	dialCtx := r.Context()
+	if !deadline.IsZero() {
+		var cancel context.CancelFunc
+		dialCtx, cancel = context.WithDeadline(dialCtx, deadline)
+		defer cancel()
+	}
+	for attempt := 0; ; attempt++ {
+		c, err := h.up.get(dialCtx, t.addr)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if !deadline.IsZero() || c.deadline {
+			_ = c.SetDeadline(deadline)
+			c.deadline = !deadline.IsZero()
+		}
+		// The client leaving (or the handler's context ending) unblocks the exchange.
+		stop := context.AfterFunc(r.Context(), func() { _ = c.SetDeadline(aLongTimeAgo) })
+		resp, answered, err := roundTrip(c, r, t)
+		if err == nil {
+			return resp, c, stop, nil
+		}
+		stop()
+		_ = c.Close()
+		if answered || !c.reused || attempt > 0 || !replayable(r) || r.Context().Err() != nil {
+			return nil, nil, nil, err
+		}
+	}
+}
+
+// roundTrip writes r and reads the response head; answered says whether the endpoint sent
+// anything at all.
+func roundTrip(c *upConn, r *http.Request, t *target) (*http.Response, bool, error) {
+	if err := writeRequest(c.bw, r, t); err != nil {
+		return nil, false, err
+	}
+	if _, err := c.br.Peek(1); err != nil {
+		return nil, false, err
+	}
+	for {
+		resp, err := http.ReadResponse(c.br, r)
+		if err != nil {
+			return nil, true, err
+		}
+		// 1xx answers (103 Early Hints) precede the real one; 101 cannot come without Upgrade.
+		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
+			if resp.StatusCode == http.StatusSwitchingProtocols {
+				return nil, true, errors.New("endpoint switched protocols without being asked to")
+			}
+			return resp, true, nil
+		}
+	}
+}
+
+// replayable: a request without a body, of a method that may be repeated, can be sent again
+// when the endpoint closed the connection without reading it.
+func replayable(r *http.Request) bool {
+	if r.ContentLength != 0 {
+		return false
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	return len(r.Header["Idempotency-Key"]) > 0 || len(r.Header["X-Idempotency-Key"]) > 0
+}
+
+// writeRequest writes r as the request to t's endpoint: hop-by-hop headers dropped, the
+// X-Forwarded headers set as httputil.ProxyRequest.SetXForwarded does, the body framed by its
+// length.
+func writeRequest(bw *bufio.Writer, r *http.Request, t *target) error {
+	bw.WriteString(r.Method)
+	bw.WriteByte(' ')
+	bw.WriteString(outboundURI(r, t))
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	host := t.host
+	if host == "" {
+		host = t.addr
+	}
+	writeClean(bw, host)
+	bw.WriteString("\r\n")
+	dropped := connectionListed(r.Header)
+	for name, values := range r.Header {
+		if hopByHop(name) || forwardedHeader(name) || dropped[name] {
+			continue
+		}
+		for _, v := range values {
+			writeHeader(bw, name, v)
+		}
+	}
+	if trailersAccepted(r.Header) {
+		bw.WriteString("Te: trailers\r\n")
+	}
+	writeForwarded(bw, r)
+	if r.ContentLength > 0 {
+		bw.WriteString("Content-Length: ")
+		bw.WriteString(strconv.FormatInt(r.ContentLength, 10))
+		bw.WriteString("\r\n\r\n")
+		if _, err := io.CopyN(bw, r.Body, r.ContentLength); err != nil {
+			return err
+		}
+	} else {
+		bw.WriteString("\r\n")
+	}
+	return bw.Flush()
+}
+
+// outboundURI is the request target: the inbound path and query, or the rewritten path.
+func outboundURI(r *http.Request, t *target) string {
+	rw := t.entry.Rule.Rewrite
+	if rw == nil || rw.Path.Type == route.PathKeep {
+		return r.URL.RequestURI()
+	}
+	u := url.URL{Path: modifyPath(r.URL.Path, rw.Path, &t.entry.Match), RawQuery: r.URL.RawQuery}
+	return u.RequestURI()
+}
+
+func writeForwarded(bw *bufio.Writer, r *http.Request) {
+	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		bw.WriteString("X-Forwarded-For: ")
+		if prior := r.Header["X-Forwarded-For"]; len(prior) > 0 {
+			writeClean(bw, strings.Join(prior, ", "))
+			bw.WriteString(", ")
+		}
+		bw.WriteString(ip)
+		bw.WriteString("\r\n")
+	}
+	if r.Host != "" {
+		writeHeader(bw, "X-Forwarded-Host", r.Host)
+	}
+	if r.TLS != nil {
+		bw.WriteString("X-Forwarded-Proto: https\r\n")
+	} else {
+		bw.WriteString("X-Forwarded-Proto: http\r\n")
+	}
+}
+
+func writeHeader(bw *bufio.Writer, name, value string) {
+	bw.WriteString(name)
+	bw.WriteString(": ")
+	writeClean(bw, value)
+	bw.WriteString("\r\n")
+}
+
+// writeClean writes s with CR and LF turned into spaces, as http.Header.Write does, so that a
+// header value set by a route filter cannot start a header of its own.
+func writeClean(bw *bufio.Writer, s string) {
+	if !strings.ContainsAny(s, "\r\n") {
+		bw.WriteString(s)
+		return
+	}
+	bw.WriteString(strings.NewReplacer("\r", " ", "\n", " ").Replace(s))
+}
+
+// hopByHop lists the headers that describe one connection, not the message (RFC 9110 7.6.1).
+func hopByHop(name string) bool {
+	switch name {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
+		return true
+	}
+	return false
+}
+
+// forwardedHeader: the gateway writes these itself.
+func forwardedHeader(name string) bool {
+	switch name {
+	case "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto":
+		return true
+	}
+	return false
+}
+
+// connectionListed returns the headers the Connection header names as hop-by-hop.
+func connectionListed(h http.Header) map[string]bool {
+	values := h["Connection"]
+	if len(values) == 0 {
+		return nil
+	}
+	listed := map[string]bool{}
+	for _, v := range values {
+		for _, name := range strings.Split(v, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				listed[textproto.CanonicalMIMEHeaderKey(name)] = true
+			}
+		}
+	}
+	return listed
+}
+
+func trailersAccepted(h http.Header) bool {
+	for _, v := range h["Te"] {
+		if strings.Contains(strings.ToLower(v), "trailers") {
+			return true
+		}
+	}
+	return false
+}

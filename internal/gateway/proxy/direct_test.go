@@ -1,0 +1,257 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// handlerBackend serves one handler on a loopback socket and returns its address.
+func handlerBackend(t *testing.T, h http.HandlerFunc) string {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+func TestForwardedHeadersAndHopByHopHeaders(t *testing.T) {
+	got := make(chan http.Header, 1)
+	addr := handlerBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Clone()
+		w.Header().Set("Connection", "X-Backend-Private")
+		w.Header().Set("X-Backend-Private", "secret")
+		w.Header().Set("Keep-Alive", "timeout=5")
+		w.Header().Set("X-Answer", "yes")
+	})
+	_, url := gateway(t, prefix("/", rule("r", backend("a", 1, addr))))
+	req, _ := http.NewRequest(http.MethodGet, url+"/x", nil)
+	req.Host = "shop.example"
+	req.Header.Set("Connection", "X-Client-Private")
+	req.Header.Set("X-Client-Private", "secret")
+	req.Header.Set("Proxy-Authorization", "Basic c2VjcmV0")
+	req.Header.Set("Te", "trailers")
+	req.Header.Set("X-Forwarded-For", "203.0.113.7")
+	req.Header.Set("X-Kept", "kept")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	in := <-got
+	for _, name := range []string{"X-Client-Private", "Proxy-Authorization"} {
+		if v := in.Get(name); v != "" {
+			t.Errorf("backend received hop-by-hop header %s: %q", name, v)
+		}
+	}
+	want := map[string]string{
+		"X-Kept":            "kept",
+		"Te":                "trailers",
+		"X-Forwarded-For":   "203.0.113.7, 127.0.0.1",
+		"X-Forwarded-Host":  "shop.example",
+		"X-Forwarded-Proto": "http",
+	}
+	for name, v := range want {
+		if in.Get(name) != v {
+			t.Errorf("backend received %s %q, want %q", name, in.Get(name), v)
+		}
+	}
+	if resp.Header.Get("X-Backend-Private") != "" || resp.Header.Get("Keep-Alive") != "" {
+		t.Errorf("client received the backend's hop-by-hop headers: %v", resp.Header)
+	}
+	if resp.Header.Get("X-Answer") != "yes" {
+		t.Errorf("client lost an end-to-end header: %v", resp.Header)
+	}
+}
+
+func TestRequestBodiesOfEverySize(t *testing.T) {
+	addr := handlerBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		w.Header().Set("X-Received", strings.Join([]string{r.Method, strconv.FormatInt(n, 10), strings.Join(r.TransferEncoding, ",")}, " "))
+	})
+	_, url := gateway(t, prefix("/", rule("r", backend("a", 1, addr))))
+	cases := []struct {
+		name    string
+		size    int
+		chunked bool
+		want    string
+	}{
+		{"small, direct path", 1000, false, "POST 1000"},
+		{"at the direct limit", maxDirectBody, false, "POST 65536"},
+		{"large, through ReverseProxy", 3 << 20, false, "POST 3145728"},
+		{"chunked, through ReverseProxy", 5000, true, "POST 5000 chunked"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var body io.Reader = bytes.NewReader(make([]byte, c.size))
+			if c.chunked {
+				body = io.MultiReader(body) // hides the length: the client sends it chunked
+			}
+			resp, err := http.Post(url+"/upload", "application/octet-stream", body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Received") != c.want {
+				t.Errorf("status %d, backend saw %q, want %q", resp.StatusCode, resp.Header.Get("X-Received"), c.want)
+			}
+		})
+	}
+}
+
+// oneShotBackend answers each connection's first request and then closes it, without saying
+// "Connection: close": the gateway keeps the connection and finds it closed on the next request.
+func oneShotBackend(t *testing.T) (string, *atomic.Int32) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	served := new(atomic.Int32)
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			req, err := http.ReadRequest(bufio.NewReader(conn))
+			if err == nil {
+				_, _ = io.Copy(io.Discard, req.Body)
+				served.Add(1)
+				_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			}
+			_ = conn.Close()
+		}
+	}()
+	return ln.Addr().String(), served
+}
+
+func TestClosedIdleConnectionIsRetriedOnlyWhenSafe(t *testing.T) {
+	addr, served := oneShotBackend(t)
+	_, url := gateway(t, prefix("/", rule("r", backend("a", 1, addr))))
+	for i := range 5 {
+		resp, body := get(t, url+"/")
+		if resp.StatusCode != http.StatusOK || body != "ok" {
+			t.Fatalf("GET %d on a connection the backend had closed: %d %q, want a retry that succeeds", i, resp.StatusCode, body)
+		}
+		time.Sleep(20 * time.Millisecond) // lets the backend's close arrive before the next request
+	}
+	if n := served.Load(); n != 5 {
+		t.Errorf("backend served %d requests, want 5", n)
+	}
+	// A POST is not replayed: the backend might have acted on it before closing.
+	resp, err := http.Post(url+"/", "text/plain", strings.NewReader("pay"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("POST on a closed connection: %d, want 502 (not replayed)", resp.StatusCode)
+	}
+}
+
+func TestClientLeavingEndsTheBackendRequest(t *testing.T) {
+	canceled := make(chan struct{})
+	addr := handlerBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done(): // the gateway closed its connection
+			close(canceled)
+		case <-time.After(10 * time.Second):
+		}
+	})
+	_, url := gateway(t, prefix("/", rule("r", backend("a", 1, addr))))
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/slow", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err == nil {
+		_ = resp.Body.Close()
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("client request: %v, want its own deadline", err)
+	}
+	select {
+	case <-canceled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the backend request went on after the client left")
+	}
+}
+
+func TestStreamingResponsesAreFlushedAsTheyCome(t *testing.T) {
+	release := make(chan struct{})
+	addr := handlerBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Trailer", "X-Checksum")
+		_, _ = io.WriteString(w, "first\n")
+		w.(http.Flusher).Flush()
+		<-release
+		_, _ = io.WriteString(w, "second\n")
+		w.Header().Set("X-Checksum", "abc")
+	})
+	_, url := gateway(t, prefix("/", rule("r", backend("a", 1, addr))))
+	resp, err := http.Get(url + "/events")
+	if err != nil {
+		close(release)
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	br := bufio.NewReader(resp.Body)
+	line, err := br.ReadString('\n')
+	close(release) // the first line arrived before the backend finished
+	if err != nil || line != "first\n" {
+		t.Fatalf("first line %q, %v", line, err)
+	}
+	rest, _ := io.ReadAll(br)
+	if string(rest) != "second\n" || resp.Trailer.Get("X-Checksum") != "abc" {
+		t.Errorf("rest %q, trailer %q; want the second line and the trailer", rest, resp.Trailer.Get("X-Checksum"))
+	}
+}
+
+func TestAnswerCutShortByTheBackendIsCutShortForTheClient(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		_, _ = http.ReadRequest(bufio.NewReader(conn))
+		_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten..")
+		_ = conn.Close()
+	}()
+	_, url := gateway(t, prefix("/", rule("r", backend("a", 1, ln.Addr().String()))))
+	resp, err := http.Get(url + "/")
+	if err != nil {
+		return // cut before the head was even flushed: an error, as it must be
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err == nil {
+		t.Errorf("client read a complete answer %q of a body the backend cut short", body)
+	}
+}
+
+func TestStoreClosesIdleConnectionsToRemovedEndpoints(t *testing.T) {
+	a, b := newEcho(t, "a"), newEcho(t, "b")
+	h, url := gateway(t, prefix("/", rule("r", backend("a", 1, a.addr()))))
+	if resp, _ := get(t, url+"/"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if n := h.up.idleCount(a.addr()); n != 1 {
+		t.Fatalf("%d idle connections to a after one request, want 1", n)
+	}
+	h.Store(table(prefix("/", rule("r", backend("b", 1, b.addr())))))
+	if n := h.up.idleCount(a.addr()); n != 0 {
+		t.Errorf("%d idle connections to a removed endpoint kept, want 0", n)
+	}
+}

@@ -1,0 +1,127 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"sync"
+	"time"
+)
+
+// upstream holds keep-alive connections to backend endpoints for the direct path (direct.go).
+// One goroutine does a whole exchange on one connection: net/http's Transport gives every
+// connection a reading and a writing goroutine of its own and hands each request between them,
+// which cost more CPU per proxied request than everything else the gateway does.
+type upstream struct {
+	dialer   net.Dialer
+	maxIdle  int           // idle connections kept per endpoint
+	idleTime time.Duration // an idle connection older than this is closed, not reused
+
+	mu   sync.Mutex
+	idle map[string][]*upConn // per endpoint address, most recently used last
+}
+
+// upConn is one connection to an endpoint with its buffers.
+type upConn struct {
+	net.Conn
+	addr      string
+	br        *bufio.Reader
+	bw        *bufio.Writer
+	idleSince time.Time
+	reused    bool // served an earlier request: the endpoint may have closed it since
+	deadline  bool // a deadline is set and must be cleared before the next request
+}
+
+func newUpstream(dialTimeout time.Duration) *upstream {
+	return &upstream{
+		dialer:   net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second},
+		maxIdle:  512,
+		idleTime: 90 * time.Second,
+		idle:     map[string][]*upConn{},
+	}
+}
+
+// get returns an idle connection to addr, or dials a new one.
+func (u *upstream) get(ctx context.Context, addr string) (*upConn, error) {
+	if c := u.takeIdle(addr); c != nil {
+		return c, nil
+	}
+	return u.dial(ctx, addr)
+}
+
+func (u *upstream) dial(ctx context.Context, addr string) (*upConn, error) {
+	conn, err := u.dialer.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return &upConn{
+		Conn: conn,
+		addr: addr,
+		br:   bufio.NewReaderSize(conn, 8<<10),
+		bw:   bufio.NewWriterSize(conn, 8<<10),
+	}, nil
+}
+
+func (u *upstream) takeIdle(addr string) *upConn {
+	now := time.Now()
+	var expired []*upConn
+	defer func() {
+		for _, c := range expired {
+			_ = c.Close()
+		}
+	}()
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	list := u.idle[addr]
+	for len(list) > 0 {
+		c := list[len(list)-1]
+		list[len(list)-1] = nil
+		list = list[:len(list)-1]
+		if now.Sub(c.idleSince) < u.idleTime {
+			u.idle[addr] = list
+			c.reused = true
+			return c
+		}
+		expired = append(expired, c)
+	}
+	delete(u.idle, addr)
+	return nil
+}
+
+// put keeps c for the next request to its endpoint, or closes it when enough are kept.
+func (u *upstream) put(c *upConn) {
+	c.idleSince = time.Now()
+	u.mu.Lock()
+	if len(u.idle[c.addr]) < u.maxIdle {
+		u.idle[c.addr] = append(u.idle[c.addr], c)
+		c = nil
+	}
+	u.mu.Unlock()
+	if c != nil {
+		_ = c.Close()
+	}
+}
+
+// retain closes the idle connections to endpoints for which keep is false: endpoints that left
+// the route table are gone or going, and their connections would only fail later.
+func (u *upstream) retain(keep func(addr string) bool) {
+	var gone []*upConn
+	u.mu.Lock()
+	for addr, list := range u.idle {
+		if !keep(addr) {
+			gone = append(gone, list...)
+			delete(u.idle, addr)
+		}
+	}
+	u.mu.Unlock()
+	for _, c := range gone {
+		_ = c.Close()
+	}
+}
+
+// idleCount is the number of idle connections kept to addr.
+func (u *upstream) idleCount(addr string) int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.idle[addr])
+}
