@@ -2,16 +2,15 @@ package main
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
-	"io"
-	"net/http"
+	"math"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -31,9 +30,11 @@ var (
 )
 
 // wrk runs wrk against url and measures the CPU the proxy processes pids used meanwhile.
-func wrk(ctx context.Context, c config, url string, pids []int) (wrkResult, error) {
+// Extra arguments go after the URL (a script and its arguments).
+func wrk(ctx context.Context, c config, url string, pids []int, extra ...string) (wrkResult, error) {
 	before := cpuOf(pids)
 	args := []string{"-c", c.loadCPU, "wrk", "-t1", "-c" + strconv.Itoa(c.connections), "-d" + strconv.Itoa(int(c.duration.Seconds())) + "s", "--latency", url}
+	args = append(args, extra...)
 	out, err := exec.CommandContext(ctx, "taskset", args...).CombinedOutput()
 	if err != nil {
 		return wrkResult{}, fmt.Errorf("wrk %s: %w\n%s", url, err, out)
@@ -81,87 +82,56 @@ func cpuOf(pids []int) float64 {
 	return total
 }
 
-type rateResult struct {
-	p50, p99 time.Duration
-	errors   int
+//go:embed pace.lua
+var paceScript []byte
+
+// paceMeanMs is the mean pause of a paced wrk connection between an answer and its next request.
+const paceMeanMs = 7
+
+// pacedWrk runs wrk at about rps requests per second (pace.lua): enough connections that each,
+// pausing paceMeanMs on average after an answer, adds up to rps. It is closed loop, but at a
+// load well under the maximum the pauses, not the answers, set the pace.
+func pacedWrk(ctx context.Context, c config, dir, url string, rps float64) (wrkResult, int, error) {
+	script := filepath.Join(dir, "pace.lua")
+	if err := os.WriteFile(script, paceScript, 0o600); err != nil {
+		return wrkResult{}, 0, err
+	}
+	// A request takes about 0.7 ms besides the pause, and wrk's timer adds up to 1 ms.
+	conns := int(math.Ceil(rps * (paceMeanMs + 0.7) / 1000))
+	c.connections = conns
+	r, err := wrk(ctx, c, url, nil, "-s", script, "--", strconv.Itoa(paceMeanMs))
+	return r, conns, err
 }
 
-// fixedRate sends rps requests per second for d (open loop: a request is due at its time
-// whether or not earlier ones came back) and reports latency percentiles.
-func fixedRate(ctx context.Context, url string, rps float64, d time.Duration) (rateResult, error) {
-	if rps < 1 {
-		return rateResult{}, fmt.Errorf("rate %.1f too low", rps)
-	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 5 * time.Second}
-	interval := time.Duration(float64(time.Second) / rps)
-	var (
-		mu   sync.Mutex
-		lats []time.Duration
-		errs int
-		wg   sync.WaitGroup
-	)
-	start := time.Now()
-	for i := 0; ; i++ {
-		due := start.Add(time.Duration(i) * interval)
-		if due.Sub(start) >= d || ctx.Err() != nil {
-			break
+// parseWrkDuration reads a latency as wrk prints it: "520.00us", "3.29ms", "1.02s", "2.00m".
+func parseWrkDuration(s string) (time.Duration, error) {
+	units := []struct {
+		suffix string
+		unit   time.Duration
+	}{{"us", time.Microsecond}, {"ms", time.Millisecond}, {"s", time.Second}, {"m", time.Minute}, {"h", time.Hour}}
+	for _, u := range units {
+		if v, ok := strings.CutSuffix(s, u.suffix); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			return time.Duration(f * float64(u.unit)), err
 		}
-		time.Sleep(time.Until(due))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t0 := time.Now()
-			resp, err := client.Get(url)
-			ok := err == nil
-			if ok {
-				_, _ = io.Copy(io.Discard, resp.Body)
-				_ = resp.Body.Close()
-				ok = resp.StatusCode == http.StatusOK
-			}
-			lat := time.Since(t0)
-			mu.Lock()
-			defer mu.Unlock()
-			if !ok {
-				errs++
-				return
-			}
-			lats = append(lats, lat)
-		}()
 	}
-	wg.Wait()
-	if len(lats) == 0 {
-		return rateResult{errors: errs}, fmt.Errorf("no successful request to %s", url)
-	}
-	slices.Sort(lats)
-	return rateResult{p50: lats[len(lats)/2].Round(time.Microsecond), p99: lats[len(lats)*99/100].Round(time.Microsecond), errors: errs}, nil
+	return 0, fmt.Errorf("not a wrk latency: %q", s)
 }
 
-// pinnedRate runs fixedRate in a child process pinned to the load CPU, like wrk, so the load
-// generator does not compete with the proxy under test for its core.
-func pinnedRate(ctx context.Context, c config, url string, rps float64) (rateResult, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return rateResult{}, err
+// peakRSS sums the peak resident memory (VmHWM) of pids.
+func peakRSS(pids []int) string {
+	var kib int64
+	for _, pid := range pids {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+				kib += n
+			}
+		}
 	}
-	out, err := exec.CommandContext(ctx, "taskset", "-c", c.loadCPU, self,
-		"-rate-url", url, "-rate", strconv.FormatFloat(rps, 'f', 0, 64), "-duration", c.duration.String()).Output()
-	if err != nil {
-		return rateResult{}, fmt.Errorf("rate run against %s: %w", url, err)
-	}
-	var p50, p99 int64
-	var errs int
-	if _, err := fmt.Sscanf(string(out), "%d %d %d", &p50, &p99, &errs); err != nil {
-		return rateResult{}, fmt.Errorf("rate run printed %q: %w", out, err)
-	}
-	return rateResult{p50: time.Duration(p50), p99: time.Duration(p99), errors: errs}, nil
-}
-
-// runRate is the child side of pinnedRate: it prints "p50ns p99ns errors".
-func runRate(url string, rps float64, d time.Duration) {
-	r, err := fixedRate(context.Background(), url, rps, d)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	fmt.Printf("%d %d %d\n", int64(r.p50), int64(r.p99), r.errors)
+	return fmt.Sprintf("%.1f MiB", float64(kib)/1024)
 }

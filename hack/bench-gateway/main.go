@@ -29,6 +29,9 @@ type config struct {
 	proxyCPU    string
 	loadCPU     string
 	out         string
+
+	latencyRounds   int
+	latencyDuration time.Duration
 }
 
 func main() {
@@ -38,17 +41,13 @@ func main() {
 	flag.IntVar(&c.connections, "connections", 50, "wrk connections")
 	flag.StringVar(&c.proxyCPU, "proxy-cpu", "0", "CPU list the proxy under test (gateway or nginx) is pinned to")
 	flag.StringVar(&c.loadCPU, "load-cpu", "1", "CPU list wrk and the backend are pinned to")
+	flag.IntVar(&c.latencyRounds, "latency-rounds", 5, "rounds of the half-load latency runs (gateway, nginx, direct)")
+	flag.DurationVar(&c.latencyDuration, "latency-duration", 5*time.Second, "length of each half-load latency run")
 	flag.StringVar(&c.out, "out", "", "write the markdown report here as well as to stdout")
 	backend := flag.String("backend", "", "internal: serve the demo backend on this address")
-	rateURL := flag.String("rate-url", "", "internal: send -rate requests/s to this URL for -duration and print the latencies")
-	rate := flag.Float64("rate", 0, "internal: see -rate-url")
 	flag.Parse()
 	if *backend != "" {
 		serveBackend(*backend)
-		return
-	}
-	if *rateURL != "" {
-		runRate(*rateURL, *rate, c.duration)
 		return
 	}
 	report, err := run(c)
@@ -146,11 +145,7 @@ func run(c config) (string, error) {
 		return "", err
 	}
 	half := viaGateway.rps / 2
-	latGW, err := pinnedRate(ctx, c, gwURL, half)
-	if err != nil {
-		return "", err
-	}
-	latDirect, err := pinnedRate(ctx, c, "http://"+stableAddr+"/", half)
+	load, err := measureHalfLoad(ctx, c, tmp, gwURL, nginxURL, "http://"+stableAddr+"/", half)
 	if err != nil {
 		return "", err
 	}
@@ -158,10 +153,12 @@ func run(c config) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return render(c, direct, viaNginx, viaGateway, half, latGW, latDirect, change), nil
+	report := render(c, direct, viaNginx, viaGateway, load, change)
+	report += fmt.Sprintf("\nGateway peak resident memory over the run: %s (nginx worker and master: %s).\n", peakRSS([]int{gw.Process.Pid}), peakRSS(ng))
+	return report, nil
 }
 
-func render(c config, direct, ng, gw wrkResult, half float64, latGW, latDirect rateResult, change changeResult) string {
+func render(c config, direct, ng, gw wrkResult, half halfLoad, change changeResult) string {
 	var b strings.Builder
 	host, _ := os.Hostname()
 	fmt.Fprintf(&b, "Measured %s on %s (%d CPUs, %s), Go %s. Proxy under test pinned to CPU %s with one worker "+
@@ -188,12 +185,10 @@ func render(c config, direct, ng, gw wrkResult, half float64, latGW, latDirect r
 		perCoreRatio = (float64(gw.requests) / gw.cpuSeconds) / (float64(ng.requests) / ng.cpuSeconds)
 	}
 	fmt.Fprintf(&b, "\nGateway / nginx: %.2f× requests/s on one pinned core, %.2f× requests per CPU-second (goal ≥ 0.8×).\n\n", ratio, perCoreRatio)
-	fmt.Fprintf(&b, "At half the gateway's maximum (%.0f requests/s, open loop, %s): p50 %s / p99 %s through the gateway, "+
-		"p50 %s / p99 %s direct; **added p99 %s** (goal < 1 ms). Errors: %d through the gateway, %d direct.\n\n",
-		half, c.duration, latGW.p50, latGW.p99, latDirect.p50, latDirect.p99, (latGW.p99 - latDirect.p99).Round(time.Microsecond), latGW.errors, latDirect.errors)
+	half.render(&b)
 	fmt.Fprintf(&b, "Weight change (HTTPRoute stable 100 → canary 100, update through the API server, under %.0f requests/s of load): "+
 		"**applied %s** after the update call returned (goal < 50 ms); %d requests during the change, **%d failed**.\n",
-		half/2, change.applied.Round(100*time.Microsecond), change.requests, change.failed)
+		half.target/2, change.applied.Round(100*time.Microsecond), change.requests, change.failed)
 	return b.String()
 }
 

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// halfLoad is the latency at half the gateway's maximum: rounds of paced wrk runs (pacedWrk),
+// through the gateway and directly in turn, so both see the same machine. The figure is the
+// median over the rounds of the p99 difference: on a 2-core VM where wrk and the backend share
+// a core, one round's difference swings by a millisecond either way. nginx runs the same rounds
+// as a reference for what any proxy hop adds on this machine.
+type halfLoad struct {
+	target   float64
+	conns    int
+	duration time.Duration // of each run
+	rounds   []latencyRound
+}
+
+type latencyRound struct {
+	gateway, nginx, direct wrkResult
+	addedP50, addedP99     time.Duration // by the gateway
+	nginxP50, nginxP99     time.Duration // added by nginx
+}
+
+func measureHalfLoad(ctx context.Context, c config, dir, gwURL, nginxURL, directURL string, rps float64) (halfLoad, error) {
+	h := halfLoad{target: rps, duration: c.latencyDuration}
+	run := c
+	run.duration = c.latencyDuration
+	for range c.latencyRounds {
+		var r latencyRound
+		var err error
+		if r.gateway, h.conns, err = pacedWrk(ctx, run, dir, gwURL, rps); err != nil {
+			return h, err
+		}
+		if r.nginx, _, err = pacedWrk(ctx, run, dir, nginxURL, rps); err != nil {
+			return h, err
+		}
+		if r.direct, _, err = pacedWrk(ctx, run, dir, directURL, rps); err != nil {
+			return h, err
+		}
+		if r.nginxP50, err = difference(r.nginx.p50, r.direct.p50); err != nil {
+			return h, err
+		}
+		if r.nginxP99, err = difference(r.nginx.p99, r.direct.p99); err != nil {
+			return h, err
+		}
+		if r.addedP50, err = difference(r.gateway.p50, r.direct.p50); err != nil {
+			return h, err
+		}
+		if r.addedP99, err = difference(r.gateway.p99, r.direct.p99); err != nil {
+			return h, err
+		}
+		h.rounds = append(h.rounds, r)
+	}
+	return h, nil
+}
+
+func difference(through, direct string) (time.Duration, error) {
+	a, err := parseWrkDuration(through)
+	if err != nil {
+		return 0, err
+	}
+	b, err := parseWrkDuration(direct)
+	if err != nil {
+		return 0, err
+	}
+	return a - b, nil
+}
+
+func (h halfLoad) median(of func(latencyRound) time.Duration) time.Duration {
+	values := make([]time.Duration, 0, len(h.rounds))
+	for _, r := range h.rounds {
+		values = append(values, of(r))
+	}
+	slices.Sort(values)
+	if len(values) == 0 {
+		return 0
+	}
+	return values[len(values)/2]
+}
+
+func (h halfLoad) render(b *strings.Builder) {
+	fmt.Fprintf(b, "At half the gateway's maximum (target %.0f requests/s: wrk -c%d, each connection pausing a random 0–%d ms "+
+		"after an answer; %d rounds of %s each through the gateway, through nginx, then direct):\n\n",
+		h.target, h.conns, 2*paceMeanMs, len(h.rounds), h.duration)
+	fmt.Fprintf(b, "| round | gateway req/s, p50 / p99 | nginx req/s, p50 / p99 | direct req/s, p50 / p99 | added by the gateway p50 / p99 | added by nginx p50 / p99 |\n|---|---|---|---|---|---|\n")
+	for i, r := range h.rounds {
+		fmt.Fprintf(b, "| %d | %.0f, %s / %s | %.0f, %s / %s | %.0f, %s / %s | %s / %s | %s / %s |\n", i+1,
+			r.gateway.rps, r.gateway.p50, r.gateway.p99, r.nginx.rps, r.nginx.p50, r.nginx.p99,
+			r.direct.rps, r.direct.p50, r.direct.p99, r.addedP50, r.addedP99, r.nginxP50, r.nginxP99)
+	}
+	fmt.Fprintf(b, "\n**Added latency, median of the rounds: gateway p50 %s, p99 %s** (goal: p99 < 1 ms); nginx p50 %s, p99 %s.\n\n",
+		h.median(func(r latencyRound) time.Duration { return r.addedP50 }),
+		h.median(func(r latencyRound) time.Duration { return r.addedP99 }),
+		h.median(func(r latencyRound) time.Duration { return r.nginxP50 }),
+		h.median(func(r latencyRound) time.Duration { return r.nginxP99 }))
+}
