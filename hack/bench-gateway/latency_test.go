@@ -1,0 +1,33 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+func TestParseWrkDuration(t *testing.T) {
+	cases := map[string]time.Duration{
+		"520.00us": 520 * time.Microsecond,
+		"3.29ms":   3290 * time.Microsecond,
+		"1.50s":    1500 * time.Millisecond,
+		"2.00m":    2 * time.Minute,
+	}
+	for in, want := range cases {
+		got, err := parseWrkDuration(in)
+		if err != nil || (got-want).Abs() > time.Microsecond {
+			t.Errorf("parseWrkDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "fast", "3.2x"} {
+		if _, err := parseWrkDuration(bad); err == nil {
+			t.Errorf("parseWrkDuration(%q) accepted", bad)
+		}
+	}
+}
+
+func TestHalfLoadMedianOfRounds(t *testing.T) {
+	h := halfLoad{rounds: []latencyRound{{addedP99: 5 * time.Millisecond}, {addedP99: time.Millisecond}, {addedP99: 2 * time.Millisecond}}}
+	if got := h.median(func(r latencyRound) time.Duration { return r.addedP99 }); got != 2*time.Millisecond {
+		t.Errorf("median = %v, want 2ms", got)
+	}
+}
