@@ -184,10 +184,14 @@ func (r *Reconciler) writeStatus(ctx context.Context, ro *v1alpha1.Rollout, stat
 		return nil
 	}
 	patch := client.MergeFromWithOptions(ro.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	replaced := ro.ResourceVersion
 	ro.Status = status
 	err := r.Client.Status().Patch(ctx, ro, patch)
 	if apierrors.IsConflict(err) {
 		return fmt.Errorf("rollout changed while reconciling, retrying: %w", err)
+	}
+	if err == nil {
+		r.written.wrote(client.ObjectKeyFromObject(ro), replaced, r.Clock.Now())
 	}
 	return err
 }

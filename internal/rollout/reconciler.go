@@ -51,6 +51,8 @@ type Reconciler struct {
 	// SkipRouteVerification counts a route change as done as soon as it is written, for
 	// gateways that write no route status (--gateway-verify-weights=false).
 	SkipRouteVerification bool
+
+	written writeMemo
 }
 
 // SetupWithManager registers the reconciler and its watches.
@@ -90,6 +92,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 			return ctrl.Result{}, r.releaseServices(ctx, req.NamespacedName)
 		}
 		return ctrl.Result{}, err
+	}
+	if r.written.stale(req.NamespacedName, ro.ResourceVersion, start) {
+		// The cache has not yet seen our last status write: planning from it would act on a
+		// status the Rollout has left (see writeMemo).
+		return ctrl.Result{RequeueAfter: staleRetry}, nil
 	}
 	if r.Metrics != nil {
 		defer func() { r.Metrics.ObserveReconcile(req.NamespacedName, r.Clock.Since(start), err) }()
@@ -258,9 +265,11 @@ func (r *Reconciler) recordCollision(ctx context.Context, ro *v1alpha1.Rollout, 
 		n = *ro.Status.CollisionCount + 1
 	}
 	ro.Status.CollisionCount = &n
+	replaced := ro.ResourceVersion
 	if err := r.Client.Status().Patch(ctx, ro, patch); err != nil {
 		return err
 	}
+	r.written.wrote(client.ObjectKeyFromObject(ro), replaced, r.Clock.Now())
 	return fmt.Errorf("ReplicaSet %q exists with another template: %w", name, errCollision)
 }
 
