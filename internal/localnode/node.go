@@ -18,7 +18,9 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -89,6 +91,7 @@ type Node struct {
 	apiSrv   *http.Server
 	events   record.EventBroadcaster
 	client   kubernetes.Interface
+	name     string
 }
 
 // New prepares a node against the API server of cfg; Run starts it. The kubelet API listener
@@ -120,7 +123,7 @@ func New(cfg *rest.Config, o Options) (*Node, error) {
 	}
 	events := record.NewBroadcaster()
 	recorder := events.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "aviary-local-node", Host: o.NodeName})
-	n := &Node{api: l, events: events, client: client}
+	n := &Node{api: l, events: events, client: client, name: o.NodeName}
 	mux := http.NewServeMux()
 	vk, err := nodeutil.NewNode(o.NodeName,
 		func(pc nodeutil.ProviderConfig) (nodeutil.Provider, node.NodeProvider, error) {
@@ -176,9 +179,36 @@ func (n *Node) Run(ctx context.Context) error {
 	return err
 }
 
-// WaitReady waits until the node is registered and its pod controller runs.
+// WaitReady waits until the node is registered, its pod controller runs and the Node object
+// says Ready. virtual-kubelet reports ready before its status update marking the node Ready
+// has reached the API server; a scheduler or test looking in between sees Ready=False.
 func (n *Node) WaitReady(ctx context.Context, timeout time.Duration) error {
-	return n.vk.WaitReady(ctx, timeout)
+	deadline := time.Now().Add(timeout)
+	if err := n.vk.WaitReady(ctx, timeout); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	var last string
+	err := wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		node, err := n.client.CoreV1().Nodes().Get(ctx, n.name, metav1.GetOptions{})
+		if err != nil {
+			last = err.Error()
+			return false, nil //nolint:nilerr // a failed read is retried until the deadline, which reports it
+		}
+		for _, c := range node.Status.Conditions {
+			if c.Type == corev1.NodeReady {
+				last = fmt.Sprintf("Ready=%s (%s)", c.Status, c.Reason)
+				return c.Status == corev1.ConditionTrue, nil
+			}
+		}
+		last = "no Ready condition"
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("node %s not Ready after %s: %s", n.name, timeout, last)
+	}
+	return nil
 }
 
 // withoutOverallRateLimit keeps only per-pod retry back-off on the pod controller's queues. The
