@@ -11,8 +11,8 @@ import (
 // manager's cache sees that write a moment later, and a reconcile that starts in between (the
 // ReplicaSet events of the same reconcile arrive quickly) would plan from the status before
 // the write. Its status write fails the version check, but what it applies before that does
-// not: right after a promotion it took the old version for the stable one and dropped that
-// version's scale-down deadline, so scaleDownDelaySeconds started again from zero.
+// not: right after a promotion it could take the old version for the stable one and drop that
+// version's scale-down deadline, so that scaleDownDelaySeconds started again from zero.
 type writeMemo struct {
 	mu       sync.Mutex
 	replaced map[types.NamespacedName]replacedVersion
