@@ -120,8 +120,11 @@ func TestAnalysisRunSecretArgTerminateAndTTL(t *testing.T) {
 	if run.Status.Phase != v1alpha1.AnalysisPhaseRunning {
 		t.Fatalf("indefinite run is %s", run.Status.Phase)
 	}
+	// A merge patch, as `terminate` sends: the controller writes the run's status every second,
+	// so an update carrying the resourceVersion just read can lose that race.
+	patch := client.MergeFrom(run.DeepCopy())
 	run.Spec.Terminate = true
-	if err := env.Client.Update(t.Context(), run); err != nil {
+	if err := env.Client.Patch(t.Context(), run, patch); err != nil {
 		t.Fatal(err)
 	}
 	s.awaitRun("forever", v1alpha1.AnalysisPhaseSuccessful, "Run Terminated")

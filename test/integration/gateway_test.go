@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -264,9 +265,14 @@ func TestGatewayServesHTTPRoutesAndWritesStatus(t *testing.T) {
 	}
 
 	// Canary to 100%: every user moves, and the route's observedGeneration follows.
-	gwMust(t, f.c.Get(ctx, client.ObjectKeyFromObject(web), web))
-	web.Spec.Rules[0].BackendRefs = []gwv1.HTTPBackendRef{weighted("stable", 0), weighted("canary", 100)}
-	gwMust(t, f.c.Update(ctx, web))
+	// The gateway writes the route's status meanwhile: re-read on a conflict.
+	gwMust(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := f.c.Get(ctx, client.ObjectKeyFromObject(web), web); err != nil {
+			return err
+		}
+		web.Spec.Rules[0].BackendRefs = []gwv1.HTTPBackendRef{weighted("stable", 0), weighted("canary", 100)}
+		return f.c.Update(ctx, web)
+	}))
 	gwEventually(t, "traffic moves to the canary", func() (bool, string) {
 		code, be, err := gwGet(base+"/", "X-User", "alice")
 		return err == nil && code == 200 && be == "canary", fmt.Sprint(code, be, err)
