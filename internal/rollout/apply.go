@@ -19,11 +19,18 @@ import (
 
 // apply makes the cluster match the plan: ReplicaSet sizes, history, Service selectors, routes, then
 // the status (last, so that a status only ever describes changes already made), then Events.
+//
+// Sizes go before scale-down deadlines: a size is written with the resourceVersion the cache
+// holds, and a deadline written first would make that version old at once. At a deadline the
+// plan both scales the ReplicaSet to zero and removes the deadline; in the other order the
+// removal went through, the scale-down failed on the version check, and the next reconcile,
+// finding no deadline on a ReplicaSet still up, stamped a new one: the old version stayed 30 s
+// longer, sometimes several times over.
 func (r *Reconciler) apply(ctx context.Context, ro *v1alpha1.Rollout, p plan.Plan) error {
-	if err := r.stampScaleDownDeadlines(ctx, ro, p.ScaleDownAt); err != nil {
+	if err := r.scaleReplicaSets(ctx, ro, p); err != nil {
 		return err
 	}
-	if err := r.scaleReplicaSets(ctx, ro, p); err != nil {
+	if err := r.stampScaleDownDeadlines(ctx, ro, p.ScaleDownAt); err != nil {
 		return err
 	}
 	if err := r.deleteReplicaSets(ctx, ro, p.Delete); err != nil {
