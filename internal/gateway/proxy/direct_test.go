@@ -255,3 +255,19 @@ func TestStoreClosesIdleConnectionsToRemovedEndpoints(t *testing.T) {
 		t.Errorf("%d idle connections to a removed endpoint kept, want 0", n)
 	}
 }
+
+func TestConnectionBackFromARemovedEndpointIsClosed(t *testing.T) {
+	a, b := newEcho(t, "a"), newEcho(t, "b")
+	h, url := gateway(t, prefix("/", rule("r", backend("a", 1, a.addr()))))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		get(t, url+"/", "X-Sleep", "300ms") // in flight while the table changes
+	}()
+	time.Sleep(100 * time.Millisecond)
+	h.Store(table(prefix("/", rule("r", backend("b", 1, b.addr())))))
+	<-done
+	if n := h.up.idleCount(a.addr()); n != 0 {
+		t.Errorf("%d connections to a removed endpoint kept after their request finished, want 0", n)
+	}
+}

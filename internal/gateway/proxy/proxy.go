@@ -73,8 +73,7 @@ func New(log logr.Logger, o Options) *Handler {
 // connections to endpoints t no longer has.
 func (h *Handler) Store(t *route.Table) {
 	h.table.Store(t)
-	live := t.Endpoints()
-	h.up.retain(func(addr string) bool { return live[addr] })
+	h.up.retain(t.Endpoints())
 }
 
 // Table returns the current table.

@@ -19,6 +19,7 @@ type upstream struct {
 
 	mu   sync.Mutex
 	idle map[string][]*upConn // per endpoint address, most recently used last
+	live map[string]bool      // endpoints of the current table; nil until the first retain
 }
 
 // upConn is one connection to an endpoint with its buffers.
@@ -92,7 +93,7 @@ func (u *upstream) takeIdle(addr string) *upConn {
 func (u *upstream) put(c *upConn) {
 	c.idleSince = time.Now()
 	u.mu.Lock()
-	if len(u.idle[c.addr]) < u.maxIdle {
+	if (u.live == nil || u.live[c.addr]) && len(u.idle[c.addr]) < u.maxIdle {
 		u.idle[c.addr] = append(u.idle[c.addr], c)
 		c = nil
 	}
@@ -102,13 +103,15 @@ func (u *upstream) put(c *upConn) {
 	}
 }
 
-// retain closes the idle connections to endpoints for which keep is false: endpoints that left
-// the route table are gone or going, and their connections would only fail later.
-func (u *upstream) retain(keep func(addr string) bool) {
+// retain closes the idle connections to endpoints not in live, and makes put close those that
+// come back from requests still in flight: endpoints that left the route table are gone or
+// going, and their connections would only fail later (or stay open for ever, never asked for).
+func (u *upstream) retain(live map[string]bool) {
 	var gone []*upConn
 	u.mu.Lock()
+	u.live = live
 	for addr, list := range u.idle {
-		if !keep(addr) {
+		if !live[addr] {
 			gone = append(gone, list...)
 			delete(u.idle, addr)
 		}
