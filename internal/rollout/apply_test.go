@@ -41,13 +41,7 @@ func (recordedEvents) Event(*v1alpha1.Rollout, string, string, string) {}
 // old ReplicaSet to zero and removes its deadline. Both writes must land although the cache
 // still shows the ReplicaSet as it was before the first of them.
 func TestScaleDownAtTheDeadlineSurvivesTheCacheLag(t *testing.T) {
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
+	scheme := testScheme(t)
 	ro := &v1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: "default", UID: "ro-uid"}}
 	old := &appsv1.ReplicaSet{
 		ObjectMeta: metav1.ObjectMeta{Name: "shop-v1", Namespace: "default",
@@ -78,4 +72,17 @@ func TestScaleDownAtTheDeadlineSurvivesTheCacheLag(t *testing.T) {
 	if at, ok := got.Annotations[v1alpha1.ScaleDownDeadlineAnnotation]; ok {
 		t.Errorf("the old ReplicaSet keeps its deadline %s", at)
 	}
+}
+
+// testScheme knows the core types and Aviary's.
+func testScheme(t *testing.T) *runtime.Scheme {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	return scheme
 }

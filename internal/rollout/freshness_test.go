@@ -8,9 +8,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -46,13 +44,7 @@ func TestWriteMemoCountsOnlyTheReplacedVersionForAWhile(t *testing.T) {
 // TestReconcileWaitsForTheCacheToSeeItsOwnStatusWrite: a Rollout read at the version our last
 // status write replaced is not planned from; nothing is created or written.
 func TestReconcileWaitsForTheCacheToSeeItsOwnStatusWrite(t *testing.T) {
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
+	scheme := testScheme(t)
 	ro := &v1alpha1.Rollout{
 		ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: "default"},
 		Spec: v1alpha1.RolloutSpec{
