@@ -1,6 +1,8 @@
 package localcluster
 
 import (
+	"github.com/aviary-dev/aviary/internal/localnode"
+
 	"context"
 	"embed"
 	"errors"
@@ -63,7 +65,7 @@ func (s *Sandbox) Demo(ctx context.Context, address string) error {
 	if err := s.clients(); err != nil {
 		return err
 	}
-	if err := checkNodeReady(ctx, s.cs); err != nil {
+	if err := localnode.CheckReady(ctx, s.cs, NodeName); err != nil {
 		return fmt.Errorf("%w: pods cannot run; `aviary local status` shows the node, `aviary local up` restarts it", err)
 	}
 	if err := s.apply(ctx, objs); err != nil {

@@ -1,6 +1,8 @@
 package localcluster
 
 import (
+	"github.com/aviary-dev/aviary/internal/localnode"
+
 	"context"
 	"crypto/tls"
 	"errors"
@@ -11,9 +13,7 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 )
 
 // readiness is one probe of a component; waitReady repeats it until it returns nil.
@@ -107,24 +107,8 @@ func nodeReady(s *Sandbox) readiness {
 		if err != nil {
 			return err
 		}
-		return checkNodeReady(ctx, cs)
+		return localnode.CheckReady(ctx, cs, NodeName)
 	}
-}
-
-func checkNodeReady(ctx context.Context, cs kubernetes.Interface) error {
-	n, err := cs.CoreV1().Nodes().Get(ctx, NodeName, metav1.GetOptions{})
-	if err != nil {
-		return fmt.Errorf("node %s: %w", NodeName, err)
-	}
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			if c.Status == corev1.ConditionTrue {
-				return nil
-			}
-			return fmt.Errorf("node %s is not Ready: %s", NodeName, c.Message)
-		}
-	}
-	return fmt.Errorf("node %s has no Ready condition yet", NodeName)
 }
 
 // waitReady repeats probe until it succeeds, the process exits (exited may be nil for a

@@ -189,26 +189,32 @@ func (n *Node) WaitReady(ctx context.Context, timeout time.Duration) error {
 	}
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	var last string
+	var last error
 	err := wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(ctx context.Context) (bool, error) {
-		node, err := n.client.CoreV1().Nodes().Get(ctx, n.name, metav1.GetOptions{})
-		if err != nil {
-			last = err.Error()
-			return false, nil //nolint:nilerr // a failed read is retried until the deadline, which reports it
-		}
-		for _, c := range node.Status.Conditions {
-			if c.Type == corev1.NodeReady {
-				last = fmt.Sprintf("Ready=%s (%s)", c.Status, c.Reason)
-				return c.Status == corev1.ConditionTrue, nil
-			}
-		}
-		last = "no Ready condition"
-		return false, nil
+		last = CheckReady(ctx, n.client, n.name)
+		return last == nil, nil
 	})
 	if err != nil {
-		return fmt.Errorf("node %s not Ready after %s: %s", n.name, timeout, last)
+		return fmt.Errorf("not Ready after %s: %w", timeout, last)
 	}
 	return nil
+}
+
+// CheckReady reports whether the Node name says Ready, and if not, what it says instead.
+func CheckReady(ctx context.Context, cs kubernetes.Interface, name string) error {
+	n, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("node %s: %w", name, err)
+	}
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			if c.Status == corev1.ConditionTrue {
+				return nil
+			}
+			return fmt.Errorf("node %s is not Ready: %s %s", name, c.Reason, c.Message)
+		}
+	}
+	return fmt.Errorf("node %s has no Ready condition yet", name)
 }
 
 // withoutOverallRateLimit keeps only per-pod retry back-off on the pod controller's queues. The
