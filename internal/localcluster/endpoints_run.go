@@ -15,7 +15,6 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/tools/clientcmd"
 )
 
 // endpointsDebounce gathers a burst of pod events (a ReplicaSet scaling up) into one sync.
@@ -25,11 +24,7 @@ const endpointsDebounce = 50 * time.Millisecond
 // Services and pods until ctx ends. It touches a file once the first sync is done, which is
 // what `up` waits for.
 func RunEndpoints(ctx context.Context, kubeconfig, syncedFile string) error {
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		return err
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, err := clientsetFor(kubeconfig)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"strconv"
 
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -44,6 +45,15 @@ func writeKubeconfigs(l Layout, pki PKI, ports Ports) error {
 		}
 	}
 	return nil
+}
+
+// clientsetFor loads a kubeconfig for the sandbox's helper processes.
+func clientsetFor(kubeconfig string) (kubernetes.Interface, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	return kubernetes.NewForConfig(cfg)
 }
 
 // restConfig loads the admin kubeconfig.

@@ -12,8 +12,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 )
 
 // podTargetsInterval is how often the pod list is read for Prometheus. Pods of the sandbox
@@ -30,11 +28,7 @@ type fileSDGroup struct {
 // file_sd format until ctx ends. Debian's prometheus is built without kubernetes_sd_configs,
 // so the sandbox discovers pods itself.
 func RunPodTargets(ctx context.Context, kubeconfig, output string) error {
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		return err
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, err := clientsetFor(kubeconfig)
 	if err != nil {
 		return err
 	}

@@ -88,8 +88,10 @@ func waitExecVisible(p *process, d time.Duration) error {
 }
 
 // procCmdline is the NUL-separated command line /proc shows for pid, or the read error.
-func procCmdline(pid int) string {
-	dir := procDir(pid)
+func procCmdline(pid int) string { return cmdlineIn(procDir(pid)) }
+
+// cmdlineIn is procCmdline for the process of a /proc directory ("" for none).
+func cmdlineIn(dir string) string {
 	if dir == "" {
 		return "(no such process)"
 	}
@@ -125,17 +127,17 @@ func readPidFile(path string) (pidRecord, bool) {
 // running reports whether the recorded process still runs with its recorded command line.
 // A zombie (exited, not yet reaped by its new parent) counts as not running.
 func running(rec pidRecord) bool {
-	if !alive(rec.Pid) {
-		return false
-	}
-	return procCmdline(rec.Pid) == strings.Join(rec.Args, "\x00")+"\x00"
+	dir := procDir(rec.Pid) // once: outside our PID namespace's /proc it is a search
+	return aliveIn(dir) && cmdlineIn(dir) == strings.Join(rec.Args, "\x00")+"\x00"
 }
 
 // alive reports whether pid exists and has not exited. A zombie (exited, not yet reaped by its
 // new parent) counts as exited. A process in the middle of exiting has already lost its
 // command line but still holds its sockets and files, so it still counts as alive.
-func alive(pid int) bool {
-	dir := procDir(pid)
+func alive(pid int) bool { return aliveIn(procDir(pid)) }
+
+// aliveIn is alive for the process of a /proc directory ("" for none).
+func aliveIn(dir string) bool {
 	if dir == "" {
 		return false
 	}
