@@ -30,33 +30,39 @@ func measureHalfLoad(ctx context.Context, c config, dir, gwURL, nginxURL, direct
 	h := halfLoad{target: rps, duration: c.latencyDuration}
 	run := c
 	run.duration = c.latencyDuration
+	script, err := writePaceScript(dir)
+	if err != nil {
+		return h, err
+	}
 	for range c.latencyRounds {
 		var r latencyRound
-		var err error
-		if r.gateway, h.conns, err = pacedWrk(ctx, run, dir, gwURL, rps); err != nil {
+		if r.gateway, h.conns, err = pacedWrk(ctx, run, script, gwURL, rps); err != nil {
 			return h, err
 		}
-		if r.nginx, _, err = pacedWrk(ctx, run, dir, nginxURL, rps); err != nil {
+		if r.nginx, _, err = pacedWrk(ctx, run, script, nginxURL, rps); err != nil {
 			return h, err
 		}
-		if r.direct, _, err = pacedWrk(ctx, run, dir, directURL, rps); err != nil {
+		if r.direct, _, err = pacedWrk(ctx, run, script, directURL, rps); err != nil {
 			return h, err
 		}
-		if r.nginxP50, err = difference(r.nginx.p50, r.direct.p50); err != nil {
+		if r.nginxP50, r.nginxP99, err = added(r.nginx, r.direct); err != nil {
 			return h, err
 		}
-		if r.nginxP99, err = difference(r.nginx.p99, r.direct.p99); err != nil {
-			return h, err
-		}
-		if r.addedP50, err = difference(r.gateway.p50, r.direct.p50); err != nil {
-			return h, err
-		}
-		if r.addedP99, err = difference(r.gateway.p99, r.direct.p99); err != nil {
+		if r.addedP50, r.addedP99, err = added(r.gateway, r.direct); err != nil {
 			return h, err
 		}
 		h.rounds = append(h.rounds, r)
 	}
 	return h, nil
+}
+
+// added is what a proxy adds to the direct p50 and p99.
+func added(through, direct wrkResult) (p50, p99 time.Duration, err error) {
+	if p50, err = difference(through.p50, direct.p50); err != nil {
+		return 0, 0, err
+	}
+	p99, err = difference(through.p99, direct.p99)
+	return p50, p99, err
 }
 
 func difference(through, direct string) (time.Duration, error) {

@@ -88,14 +88,16 @@ var paceScript []byte
 // paceMeanMs is the mean pause of a paced wrk connection between an answer and its next request.
 const paceMeanMs = 7
 
+// writePaceScript puts pace.lua where wrk can read it.
+func writePaceScript(dir string) (string, error) {
+	script := filepath.Join(dir, "pace.lua")
+	return script, os.WriteFile(script, paceScript, 0o600)
+}
+
 // pacedWrk runs wrk at about rps requests per second (pace.lua): enough connections that each,
 // pausing paceMeanMs on average after an answer, adds up to rps. It is closed loop, but at a
 // load well under the maximum the pauses, not the answers, set the pace.
-func pacedWrk(ctx context.Context, c config, dir, url string, rps float64) (wrkResult, int, error) {
-	script := filepath.Join(dir, "pace.lua")
-	if err := os.WriteFile(script, paceScript, 0o600); err != nil {
-		return wrkResult{}, 0, err
-	}
+func pacedWrk(ctx context.Context, c config, script, url string, rps float64) (wrkResult, int, error) {
 	// A request takes about 0.7 ms besides the pause, and wrk's timer adds up to 1 ms.
 	conns := int(math.Ceil(rps * (paceMeanMs + 0.7) / 1000))
 	c.connections = conns

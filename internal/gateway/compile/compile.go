@@ -3,6 +3,7 @@ package compile
 import (
 	"cmp"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -116,11 +117,11 @@ func routeStatus(controller string, r *gwv1.HTTPRoute, cr *compiledRoute, parent
 		accepted := condition(string(gwv1.RouteConditionAccepted), string(p.reason), p.reason == gwv1.RouteReasonAccepted, gen, now, p.message)
 		if p.reason == gwv1.RouteReasonAccepted && len(cr.rules) == 0 && len(r.Spec.Rules) > 0 {
 			accepted = condition(string(gwv1.RouteConditionAccepted), string(gwv1.RouteReasonUnsupportedValue), false, gen, now,
-				"no rule can be served: "+joinNotes(cr.dropped))
+				"no rule can be served: "+strings.Join(cr.dropped, "; "))
 		}
 		conds := []metav1.Condition{accepted, resolved}
 		if len(cr.dropped) > 0 && len(cr.rules) > 0 {
-			conds = append(conds, condition(string(gwv1.RouteConditionPartiallyInvalid), string(gwv1.RouteReasonUnsupportedValue), true, gen, now, joinNotes(cr.dropped)))
+			conds = append(conds, condition(string(gwv1.RouteConditionPartiallyInvalid), string(gwv1.RouteReasonUnsupportedValue), true, gen, now, strings.Join(cr.dropped, "; ")))
 		}
 		out = append(out, gwv1.RouteParentStatus{ParentRef: p.ref, ControllerName: gwv1.GatewayController(controller), Conditions: conds})
 	}
@@ -128,25 +129,11 @@ func routeStatus(controller string, r *gwv1.HTTPRoute, cr *compiledRoute, parent
 }
 
 func joinProblems(ps []refProblem) string {
-	s := ""
+	msgs := make([]string, len(ps))
 	for i, p := range ps {
-		if i > 0 {
-			s += "; "
-		}
-		s += p.message
+		msgs[i] = p.message
 	}
-	return s
-}
-
-func joinNotes(notes []string) string {
-	s := ""
-	for i, n := range notes {
-		if i > 0 {
-			s += "; "
-		}
-		s += n
-	}
-	return s
+	return strings.Join(msgs, "; ")
 }
 
 // tableBuilder collects entries per socket and hostname bucket, then sorts each bucket by the

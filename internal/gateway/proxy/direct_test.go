@@ -271,3 +271,10 @@ func TestConnectionBackFromARemovedEndpointIsClosed(t *testing.T) {
 		t.Errorf("%d connections to a removed endpoint kept after their request finished, want 0", n)
 	}
 }
+
+// idleCount is the number of idle connections kept to addr.
+func (u *upstream) idleCount(addr string) int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.idle[addr])
+}

@@ -121,10 +121,3 @@ func (u *upstream) retain(live map[string]bool) {
 		_ = c.Close()
 	}
 }
-
-// idleCount is the number of idle connections kept to addr.
-func (u *upstream) idleCount(addr string) int {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return len(u.idle[addr])
-}
