@@ -17,15 +17,15 @@ import (
 	"github.com/aviary-dev/aviary/internal/gateway/route"
 )
 
-// maxDirectBody is the largest request body the direct path sends. The direct path writes the
+// MaxDirectBody is the largest request body the direct path sends. The direct path writes the
 // whole request before it reads the answer, so a large upload to an endpoint that answers
 // early would fail; those requests go through httputil.ReverseProxy, which does both at once.
-const maxDirectBody = 64 << 10
+const MaxDirectBody = 64 << 10
 
 // direct reports whether r can take the direct path: a plain request with a small body of
 // known length. Upgrades (WebSocket), 100-continue and large or chunked uploads cannot.
 func direct(r *http.Request) bool {
-	return r.ContentLength >= 0 && r.ContentLength <= maxDirectBody &&
+	return r.ContentLength >= 0 && r.ContentLength <= MaxDirectBody &&
 		r.ProtoMajor == 1 &&
 		len(r.Header["Upgrade"]) == 0 &&
 		len(r.Header["Expect"]) == 0

@@ -85,7 +85,7 @@ func TestRequestBodiesOfEverySize(t *testing.T) {
 		want    string
 	}{
 		{"small, direct path", 1000, false, "POST 1000"},
-		{"at the direct limit", maxDirectBody, false, "POST 65536"},
+		{"at the direct limit", MaxDirectBody, false, "POST 65536"},
 		{"large, through ReverseProxy", 3 << 20, false, "POST 3145728"},
 		{"chunked, through ReverseProxy", 5000, true, "POST 5000 chunked"},
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-logr/logr"
 
+	"github.com/aviary-dev/aviary/internal/gateway/h1"
 	"github.com/aviary-dev/aviary/internal/gateway/proxy"
 	"github.com/aviary-dev/aviary/internal/gateway/route"
 )
@@ -53,8 +54,15 @@ type Server struct {
 }
 
 type socket struct {
-	srv *http.Server
+	srv httpServer
 	tls bool
+}
+
+// httpServer is what a socket is served by: net/http's server for TLS, the h1 loop (which hands
+// what it does not serve to net/http's) for plain HTTP.
+type httpServer interface {
+	Shutdown(ctx context.Context) error
+	Close() error
 }
 
 // New returns a Server with no sockets open.
@@ -108,19 +116,33 @@ func (s *Server) open(addr string, useTLS bool) (*socket, error) {
 		IdleTimeout:       s.limits.IdleTimeout,
 		ErrorLog:          log.New(logWriter{s.log}, "", 0),
 	}
+	var served interface {
+		httpServer
+		Serve(net.Listener) error
+	} = srv
 	if useTLS {
 		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.certificateFor(addr)}
 		ln = tls.NewListener(ln, srv.TLSConfig)
+	} else {
+		served = h1.New(h1.Config{
+			Handler:           srv.Handler,
+			Fallback:          srv,
+			ReadHeaderTimeout: s.limits.ReadHeaderTimeout,
+			ReadTimeout:       s.limits.ReadTimeout,
+			IdleTimeout:       s.limits.IdleTimeout,
+			MaxBody:           proxy.MaxDirectBody,
+			Log:               s.log,
+		})
 	}
 	s.log.Info("listening", "socket", addr, "tls", useTLS)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := served.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error(err, "socket stopped", "socket", addr)
 		}
 	}()
-	return &socket{srv: srv, tls: useTLS}, nil
+	return &socket{srv: served, tls: useTLS}, nil
 }
 
 // certificateFor serves the certificate of the listener whose hostname best matches the SNI name,
@@ -155,7 +177,7 @@ func bestCertificate(certs []route.Certificate, name string) route.Certificate {
 	return best
 }
 
-func (s *Server) drain(addr string, srv *http.Server) {
+func (s *Server) drain(addr string, srv httpServer) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.limits.DrainTimeout)
 	defer cancel()
 	s.log.Info("closing socket", "socket", addr)

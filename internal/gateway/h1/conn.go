@@ -1,0 +1,182 @@
+package h1
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"sync/atomic"
+	"time"
+)
+
+// bufferSize is the read and write buffer of a connection; a request head must fit the read
+// buffer to be served here (larger ones are handed over).
+const bufferSize = 4 << 10
+
+// errHandOver: the request is one for net/http's server.
+var errHandOver = errors.New("request handed over to net/http")
+
+// conn is one client connection served by the loop.
+type conn struct {
+	s      *Server
+	rwc    net.Conn
+	remote string
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	head   []byte // the current request head as read, to replay on a hand-over
+	w      responseWriter
+	watch  *watch
+
+	readDeadline time.Time // of the request being served
+
+	ctx    context.Context // ends when the client is found gone
+	cancel context.CancelFunc
+	active atomic.Bool // a request is being served (Shutdown leaves the connection alone)
+}
+
+func newConn(s *Server, rwc net.Conn) *conn {
+	c := &conn{s: s, rwc: rwc, remote: rwc.RemoteAddr().String()}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.br = bufio.NewReaderSize(rwc, bufferSize)
+	c.bw = bufio.NewWriterSize(rwc, bufferSize)
+	c.w.c = c
+	c.watch = newWatch(rwc, c.cancel)
+	return c
+}
+
+// serve reads and answers requests until the connection ends or is handed over.
+func (c *conn) serve() {
+	handedOver := false
+	defer func() {
+		c.s.forget(c)
+		c.cancel()
+		if !handedOver {
+			_ = c.rwc.Close()
+		}
+	}()
+	for {
+		r, err := c.next()
+		if errors.Is(err, errHandOver) {
+			handedOver = true
+			c.handOver()
+			return
+		}
+		if err != nil {
+			return // EOF, a timeout, or shutting down: nothing to answer
+		}
+		if !c.serveOne(r) {
+			return
+		}
+	}
+}
+
+// next waits for the next request and returns it once its head is read and checked.
+func (c *conn) next() (*http.Request, error) {
+	c.active.Store(false)
+	c.head = c.head[:0]
+	if d := c.s.cfg.IdleTimeout; d > 0 {
+		_ = c.rwc.SetReadDeadline(time.Now().Add(d))
+	}
+	// Checked after the deadline is set: Shutdown sets its own deadline on idle connections
+	// after raising the flag, so either this sees the flag or the read sees that deadline.
+	if c.s.shutting.Load() {
+		return nil, http.ErrServerClosed
+	}
+	if _, err := c.br.Peek(1); err != nil {
+		return nil, err
+	}
+	if d := c.s.cfg.ReadHeaderTimeout; d > 0 {
+		_ = c.rwc.SetReadDeadline(time.Now().Add(d))
+	}
+	n, err := c.headLength()
+	if err != nil {
+		return nil, err
+	}
+	buf, _ := c.br.Peek(n)
+	c.head = append(c.head[:0], buf...)
+	r, err := http.ReadRequest(c.br)
+	if err != nil || !servable(r, c.head, c.s.cfg.MaxBody) {
+		return nil, errHandOver
+	}
+	r.RemoteAddr = c.remote
+	c.active.Store(true)
+	c.readDeadline = time.Time{}
+	if d := c.s.cfg.ReadTimeout; d > 0 {
+		c.readDeadline = time.Now().Add(d)
+	}
+	_ = c.rwc.SetReadDeadline(c.readDeadline)
+	return r.WithContext(c.ctx), nil
+}
+
+// headLength waits until the read buffer holds a whole request head and returns its length.
+// A head that does not fit the buffer, or is not delimited the usual way, is handed over.
+func (c *conn) headLength() (int, error) {
+	for {
+		buf, _ := c.br.Peek(c.br.Buffered())
+		if buf[0] == '\r' || buf[0] == '\n' {
+			return 0, errHandOver // empty lines before the request line
+		}
+		if i := bytes.Index(buf, crlfcrlf); i >= 0 {
+			return i + len(crlfcrlf), nil
+		}
+		if bytes.Contains(buf, lflf) || len(buf) == c.br.Size() {
+			return 0, errHandOver
+		}
+		if _, err := c.br.Peek(len(buf) + 1); err != nil {
+			return 0, err
+		}
+	}
+}
+
+var crlfcrlf, lflf = []byte("\r\n\r\n"), []byte("\n\n")
+
+// serveOne answers r and reports whether the connection can carry another request.
+func (c *conn) serveOne(r *http.Request) bool {
+	c.w.reset(r)
+	c.watch.arm()
+	completed := c.runHandler(r)
+	if c.watch.disarm() {
+		_ = c.rwc.SetReadDeadline(c.readDeadline)
+	}
+	if !completed || c.ctx.Err() != nil {
+		return false // aborted, or the client is gone
+	}
+	if err := c.w.finish(); err != nil {
+		return false
+	}
+	// What the handler left of the body must be read before the next request.
+	if _, err := io.Copy(io.Discard, r.Body); err != nil {
+		return false
+	}
+	return !c.w.closeAfter
+}
+
+// runHandler calls the handler; a panic ends the connection without the rest of the answer
+// (http.ErrAbortHandler is the handler's way to ask for that) and never the gateway.
+func (c *conn) runHandler(r *http.Request) (completed bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p != http.ErrAbortHandler { //nolint:errorlint // compared as net/http does
+				buf := make([]byte, 16<<10)
+				buf = buf[:runtime.Stack(buf, false)]
+				c.s.cfg.Log.Error(nil, "handler panicked", "panic", p, "remote", c.remote, "stack", string(buf))
+			}
+			completed = false
+		}
+	}()
+	c.s.cfg.Handler.ServeHTTP(&c.w, r)
+	return true
+}
+
+// handOver gives the connection, with the bytes read and not yet answered, to net/http.
+func (c *conn) handOver() {
+	buffered, _ := c.br.Peek(c.br.Buffered())
+	pending := make([]byte, 0, len(c.head)+len(buffered))
+	pending = append(append(pending, c.head...), buffered...)
+	_ = c.rwc.SetReadDeadline(time.Time{})
+	c.s.handoff.push(&replayConn{Conn: c.rwc, pending: pending})
+}

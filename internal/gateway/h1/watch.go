@@ -1,0 +1,96 @@
+package h1
+
+import (
+	"errors"
+	"net"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// watchDelay is how long a request runs before the loop starts watching for its client to
+// leave. Most answers come sooner, so most requests never pay for a watch; a long one (a slow
+// backend, a stream) is cut short when its client goes, within this delay.
+const watchDelay = time.Second
+
+// watch ends a connection's context when its client closes the connection while a request is
+// in flight: the backend request then stops too. It peeks at the socket (MSG_PEEK), so a
+// pipelined request that arrives meanwhile stays in place for the loop to read.
+type watch struct {
+	rc     syscall.RawConn // nil when the connection has no socket to peek at
+	conn   net.Conn
+	gone   func()
+	timer  *time.Timer
+	state  atomic.Int32 // watchIdle, watchArmed, watchRunning
+	exited chan struct{}
+}
+
+const (
+	watchIdle int32 = iota
+	watchArmed
+	watchRunning
+)
+
+func newWatch(conn net.Conn, gone func()) *watch {
+	w := &watch{conn: conn, gone: gone, exited: make(chan struct{}, 1)}
+	if sc, ok := conn.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			w.rc = rc
+		}
+	}
+	if w.rc != nil {
+		w.timer = time.AfterFunc(time.Hour, w.run)
+		w.timer.Stop()
+	}
+	return w
+}
+
+// arm starts the delay for the request about to be served.
+func (w *watch) arm() {
+	if w.rc == nil {
+		return
+	}
+	w.state.Store(watchArmed)
+	w.timer.Reset(watchDelay)
+}
+
+// disarm ends the watch of the request just served; it returns once no watch is running, and
+// reports whether one ran (it leaves the connection's read deadline in the past).
+func (w *watch) disarm() (ran bool) {
+	if w.rc == nil {
+		return false
+	}
+	w.timer.Stop()
+	if w.state.CompareAndSwap(watchArmed, watchIdle) {
+		return false // the watch never started (a late timer finds it idle and does nothing)
+	}
+	_ = w.conn.SetReadDeadline(aLongTimeAgo) // wakes the running watch
+	<-w.exited
+	w.state.Store(watchIdle)
+	return true
+}
+
+func (w *watch) run() {
+	if !w.state.CompareAndSwap(watchArmed, watchRunning) {
+		return
+	}
+	defer func() { w.exited <- struct{}{} }()
+	var b [1]byte
+	left := false
+	err := w.rc.Read(func(fd uintptr) bool {
+		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		if errors.Is(err, syscall.EAGAIN) {
+			return false // nothing yet: wait until the socket is readable
+		}
+		left = err != nil || n == 0 // a reset, or end of stream
+		return true
+	})
+	if left && err == nil {
+		w.gone()
+		return
+	}
+	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		w.gone() // the socket failed
+	}
+}

@@ -1,0 +1,69 @@
+package h1
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// A request waiting on something slow ends when its client leaves.
+func TestClientLeavingEndsTheRequestContext(t *testing.T) {
+	ended := make(chan context.Context, 1)
+	_, addr := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ended <- r.Context()
+		<-r.Context().Done()
+	}))
+	c := dial(t, addr)
+	c.send(get("/"))
+	ctx := <-ended
+	_ = c.c.Close()
+	if !ctxWithin(t, ctx, watchDelay+3*time.Second) {
+		t.Fatal("request context still alive after its client left")
+	}
+}
+
+// A pipelined request arriving while the first is served is data, not a departure: the first
+// request keeps its context and the second is answered.
+func TestPipelinedRequestDuringAWatchIsNotADeparture(t *testing.T) {
+	_, addr := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			select {
+			case <-time.After(watchDelay + 500*time.Millisecond):
+			case <-r.Context().Done():
+				http.Error(w, "context ended", http.StatusInternalServerError)
+				return
+			}
+		}
+		_, _ = w.Write([]byte(r.URL.Path))
+	}))
+	c := dial(t, addr)
+	c.send(get("/slow"))
+	time.Sleep(watchDelay + 200*time.Millisecond) // the watch is running now
+	c.send(get("/next"))
+	if resp, body := c.answer("GET"); resp.StatusCode != http.StatusOK || body != "/slow" {
+		t.Fatalf("slow request: %d %q", resp.StatusCode, body)
+	}
+	if _, body := c.answer("GET"); body != "/next" {
+		t.Errorf("pipelined request: %q", body)
+	}
+}
+
+// A request longer than the watch delay leaves the connection usable, with its deadlines intact.
+func TestConnectionOutlivesAWatchedRequest(t *testing.T) {
+	_, addr := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			time.Sleep(watchDelay + 200*time.Millisecond)
+		}
+		_, _ = w.Write([]byte(r.URL.Path))
+	}))
+	c := dial(t, addr)
+	c.send("POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody")
+	if _, body := c.answer("POST"); body != "/slow" {
+		t.Fatalf("slow request: %q", body)
+	}
+	c.send(get("/after"))
+	if _, body := c.answer("GET"); body != "/after" {
+		t.Errorf("request after a watched one: %q", body)
+	}
+}
