@@ -144,6 +144,29 @@ func (w *responseWriter) finish() error {
 	return w.err
 }
 
+// WriteEncodedHead writes an answer's head whose header fields come encoded, "Name: value\r\n"
+// each and already checked, by a handler that copies them from elsewhere (the gateway's direct
+// path): no Header map is built or read. The writer adds Date unless hasDate, Content-Length
+// when length ≥ 0, and Connection: close when the connection is to end; an answer with a body
+// of unknown length is chunked. A call after the head is written does nothing.
+func (w *responseWriter) WriteEncodedHead(status int, fields []byte, length int64, hasDate bool) {
+	if w.status != 0 || status < 200 || status > 999 {
+		return
+	}
+	w.status, w.committed, w.length = status, true, length
+	w.noBody = w.isHead || status == http.StatusNoContent || status == http.StatusNotModified
+	w.chunked = length < 0 && !w.noBody
+	w.closeAfter = w.reqClose || w.c.s.shutting.Load()
+	bw := w.c.bw
+	bw.WriteString(statusLine(status))
+	_, _ = bw.Write(fields)
+	if !hasDate {
+		writeField(bw, "Date", httpDate())
+	}
+	w.writeFraming()
+	bw.WriteString("\r\n")
+}
+
 // commit writes the head. final: the handler is done, so a body held back is all there is.
 func (w *responseWriter) commit(final bool) {
 	w.committed = true
@@ -176,10 +199,17 @@ func (w *responseWriter) commit(final bool) {
 	if _, set := h["Date"]; !set {
 		writeField(bw, "Date", httpDate())
 	}
+	w.writeFraming()
+	bw.WriteString("\r\n")
+}
+
+// writeFraming writes the fields that frame the body and end the connection.
+func (w *responseWriter) writeFraming() {
+	bw := w.c.bw
 	switch {
 	case w.chunked:
 		bw.WriteString("Transfer-Encoding: chunked\r\n")
-	case w.length >= 0 && (!w.noBody || len(h["Content-Length"]) > 0):
+	case w.length >= 0:
 		bw.WriteString("Content-Length: ")
 		bw.WriteString(strconv.FormatInt(w.length, 10))
 		bw.WriteString("\r\n")
@@ -187,7 +217,6 @@ func (w *responseWriter) commit(final bool) {
 	if w.closeAfter {
 		bw.WriteString("Connection: close\r\n")
 	}
-	bw.WriteString("\r\n")
 }
 
 func (w *responseWriter) writeBody(p []byte) {

@@ -40,7 +40,10 @@ func (h *Handler) forwardDirect(w http.ResponseWriter, r *http.Request, t *targe
 	if timeout > 0 {
 		deadline = time.Now().Add(timeout)
 	}
-	resp, c, stop, err := h.exchange(r, t, deadline)
+	// The raw path copies an answer as it came; response header filters need the Header map.
+	ew, raw := w.(encodedHeadWriter)
+	raw = raw && t.entry.Rule.ResponseHeaders == nil && t.backend.ResponseHeaders == nil
+	ans, c, stop, err := h.exchange(r, t, deadline, raw)
 	if err != nil {
 		if r.Context().Err() != nil {
 			return // the client went away; nobody reads an answer
@@ -51,7 +54,12 @@ func (h *Handler) forwardDirect(w http.ResponseWriter, r *http.Request, t *targe
 		h.backendError(w, r, err)
 		return
 	}
-	reusable, cut := h.copyResponse(w, resp, t)
+	var reusable, cut bool
+	if ans.raw != nil {
+		reusable, cut = copyRaw(ew, w, ans.raw, c.br)
+	} else {
+		reusable, cut = h.copyResponse(w, ans.resp, t)
+	}
 	if stop() && reusable {
 		h.up.put(c)
 		return
@@ -64,10 +72,17 @@ func (h *Handler) forwardDirect(w http.ResponseWriter, r *http.Request, t *targe
 	}
 }
 
+// answerHead is an endpoint's answer head: read by net/http's parser, or by ours (raw) when the
+// caller can take it that way and the answer is plain.
+type answerHead struct {
+	resp *http.Response
+	raw  *rawAnswer
+}
+
 // exchange writes the request and reads the answer's head, retrying once on a fresh connection
 // when a reused one turns out to have been closed by the endpoint before it answered anything.
 // stop ends the watch on the client: it returns false when the client went away meanwhile.
-func (h *Handler) exchange(r *http.Request, t *target, deadline time.Time) (*http.Response, *upConn, func() bool, error) {
+func (h *Handler) exchange(r *http.Request, t *target, deadline time.Time, raw bool) (answerHead, *upConn, func() bool, error) {
 	dialCtx := r.Context()
 	if !deadline.IsZero() {
 		var cancel context.CancelFunc
@@ -77,7 +92,7 @@ func (h *Handler) exchange(r *http.Request, t *target, deadline time.Time) (*htt
 	for attempt := 0; ; attempt++ {
 		c, err := h.up.get(dialCtx, t.addr)
 		if err != nil {
-			return nil, nil, nil, err
+			return answerHead{}, nil, nil, err
 		}
 		if !deadline.IsZero() || c.deadline {
 			_ = c.SetDeadline(deadline)
@@ -85,38 +100,43 @@ func (h *Handler) exchange(r *http.Request, t *target, deadline time.Time) (*htt
 		}
 		// The client leaving (or the handler's context ending) unblocks the exchange.
 		stop := context.AfterFunc(r.Context(), func() { _ = c.SetDeadline(aLongTimeAgo) })
-		resp, answered, err := roundTrip(c, r, t)
+		ans, answered, err := roundTrip(c, r, t, raw)
 		if err == nil {
-			return resp, c, stop, nil
+			return ans, c, stop, nil
 		}
 		stop()
 		_ = c.Close()
 		if answered || !c.reused || attempt > 0 || !replayable(r) || r.Context().Err() != nil {
-			return nil, nil, nil, err
+			return answerHead{}, nil, nil, err
 		}
 	}
 }
 
-// roundTrip writes r and reads the response head; answered says whether the endpoint sent
+// roundTrip writes r and reads the answer head; answered says whether the endpoint sent
 // anything at all.
-func roundTrip(c *upConn, r *http.Request, t *target) (*http.Response, bool, error) {
+func roundTrip(c *upConn, r *http.Request, t *target, raw bool) (answerHead, bool, error) {
 	if err := writeRequest(c.bw, r, t); err != nil {
-		return nil, false, err
+		return answerHead{}, false, err
 	}
 	if _, err := c.br.Peek(1); err != nil {
-		return nil, false, err
+		return answerHead{}, false, err
+	}
+	if raw {
+		if a, ok := readRawAnswer(c, r.Method); ok {
+			return answerHead{raw: a}, true, nil
+		}
 	}
 	for {
-		resp, err := http.ReadResponse(c.br, r)
+		resp, err := http.ReadResponse(c.br, r) //nolint:bodyclose // copyResponse closes it
 		if err != nil {
-			return nil, true, err
+			return answerHead{}, true, err
 		}
 		// 1xx answers (103 Early Hints) precede the real one; 101 cannot come without Upgrade.
 		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
 			if resp.StatusCode == http.StatusSwitchingProtocols {
-				return nil, true, errors.New("endpoint switched protocols without being asked to")
+				return answerHead{}, true, errors.New("endpoint switched protocols without being asked to")
 			}
-			return resp, true, nil
+			return answerHead{resp: resp}, true, nil
 		}
 	}
 }

@@ -24,6 +24,10 @@ func handlerBackend(t *testing.T, h http.HandlerFunc) string {
 }
 
 func TestForwardedHeadersAndHopByHopHeaders(t *testing.T) {
+	onBothServers(t, testForwardedHeadersAndHopByHopHeaders)
+}
+
+func testForwardedHeadersAndHopByHopHeaders(t *testing.T, serve serving) {
 	got := make(chan http.Header, 1)
 	addr := handlerBackend(t, func(w http.ResponseWriter, r *http.Request) {
 		got <- r.Header.Clone()
@@ -32,7 +36,7 @@ func TestForwardedHeadersAndHopByHopHeaders(t *testing.T) {
 		w.Header().Set("Keep-Alive", "timeout=5")
 		w.Header().Set("X-Answer", "yes")
 	})
-	_, url := gateway(t, prefix("/", rule("r", backend("a", 1, addr))))
+	_, url := gatewayOn(t, serve, prefix("/", rule("r", backend("a", 1, addr))))
 	req, _ := http.NewRequest(http.MethodGet, url+"/x", nil)
 	req.Host = "shop.example"
 	req.Header.Set("Connection", "X-Client-Private")
@@ -72,12 +76,14 @@ func TestForwardedHeadersAndHopByHopHeaders(t *testing.T) {
 	}
 }
 
-func TestRequestBodiesOfEverySize(t *testing.T) {
+func TestRequestBodiesOfEverySize(t *testing.T) { onBothServers(t, testRequestBodiesOfEverySize) }
+
+func testRequestBodiesOfEverySize(t *testing.T, serve serving) {
 	addr := handlerBackend(t, func(w http.ResponseWriter, r *http.Request) {
 		n, _ := io.Copy(io.Discard, r.Body)
 		w.Header().Set("X-Received", strings.Join([]string{r.Method, strconv.FormatInt(n, 10), strings.Join(r.TransferEncoding, ",")}, " "))
 	})
-	_, url := gateway(t, prefix("/", rule("r", backend("a", 1, addr))))
+	_, url := gatewayOn(t, serve, prefix("/", rule("r", backend("a", 1, addr))))
 	cases := []struct {
 		name    string
 		size    int
@@ -135,8 +141,12 @@ func oneShotBackend(t *testing.T) (string, *atomic.Int32) {
 }
 
 func TestClosedIdleConnectionIsRetriedOnlyWhenSafe(t *testing.T) {
+	onBothServers(t, testClosedIdleConnectionIsRetriedOnlyWhenSafe)
+}
+
+func testClosedIdleConnectionIsRetriedOnlyWhenSafe(t *testing.T, serve serving) {
 	addr, served := oneShotBackend(t)
-	_, url := gateway(t, prefix("/", rule("r", backend("a", 1, addr))))
+	_, url := gatewayOn(t, serve, prefix("/", rule("r", backend("a", 1, addr))))
 	for i := range 5 {
 		resp, body := get(t, url+"/")
 		if resp.StatusCode != http.StatusOK || body != "ok" {
@@ -159,6 +169,10 @@ func TestClosedIdleConnectionIsRetriedOnlyWhenSafe(t *testing.T) {
 }
 
 func TestClientLeavingEndsTheBackendRequest(t *testing.T) {
+	onBothServers(t, testClientLeavingEndsTheBackendRequest)
+}
+
+func testClientLeavingEndsTheBackendRequest(t *testing.T, serve serving) {
 	canceled := make(chan struct{})
 	addr := handlerBackend(t, func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -167,7 +181,7 @@ func TestClientLeavingEndsTheBackendRequest(t *testing.T) {
 		case <-time.After(10 * time.Second):
 		}
 	})
-	_, url := gateway(t, prefix("/", rule("r", backend("a", 1, addr))))
+	_, url := gatewayOn(t, serve, prefix("/", rule("r", backend("a", 1, addr))))
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/slow", nil)
@@ -186,6 +200,10 @@ func TestClientLeavingEndsTheBackendRequest(t *testing.T) {
 }
 
 func TestStreamingResponsesAreFlushedAsTheyCome(t *testing.T) {
+	onBothServers(t, testStreamingResponsesAreFlushedAsTheyCome)
+}
+
+func testStreamingResponsesAreFlushedAsTheyCome(t *testing.T, serve serving) {
 	release := make(chan struct{})
 	addr := handlerBackend(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Trailer", "X-Checksum")
@@ -195,7 +213,7 @@ func TestStreamingResponsesAreFlushedAsTheyCome(t *testing.T) {
 		_, _ = io.WriteString(w, "second\n")
 		w.Header().Set("X-Checksum", "abc")
 	})
-	_, url := gateway(t, prefix("/", rule("r", backend("a", 1, addr))))
+	_, url := gatewayOn(t, serve, prefix("/", rule("r", backend("a", 1, addr))))
 	resp, err := http.Get(url + "/events")
 	if err != nil {
 		close(release)
@@ -215,6 +233,10 @@ func TestStreamingResponsesAreFlushedAsTheyCome(t *testing.T) {
 }
 
 func TestAnswerCutShortByTheBackendIsCutShortForTheClient(t *testing.T) {
+	onBothServers(t, testAnswerCutShortByTheBackendIsCutShortForTheClient)
+}
+
+func testAnswerCutShortByTheBackendIsCutShortForTheClient(t *testing.T, serve serving) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -229,7 +251,7 @@ func TestAnswerCutShortByTheBackendIsCutShortForTheClient(t *testing.T) {
 		_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten..")
 		_ = conn.Close()
 	}()
-	_, url := gateway(t, prefix("/", rule("r", backend("a", 1, ln.Addr().String()))))
+	_, url := gatewayOn(t, serve, prefix("/", rule("r", backend("a", 1, ln.Addr().String()))))
 	resp, err := http.Get(url + "/")
 	if err != nil {
 		return // cut before the head was even flushed: an error, as it must be

@@ -3,6 +3,7 @@ package proxy
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/go-logr/logr"
 
+	"github.com/aviary-dev/aviary/internal/gateway/h1"
 	"github.com/aviary-dev/aviary/internal/gateway/route"
 )
 
@@ -66,13 +68,46 @@ func rule(id string, bs ...*route.Backend) *route.Rule {
 	return r
 }
 
-// gateway serves one socket of tbl through a real loopback listener.
+// gateway serves one socket of tbl through a real loopback listener and the h1 loop, as the
+// gateway's plain sockets are served.
 func gateway(t *testing.T, entries ...*route.Entry) (*Handler, string) {
+	return gatewayOn(t, viaLoop, entries...)
+}
+
+func gatewayOn(t *testing.T, serve serving, entries ...*route.Entry) (*Handler, string) {
 	h := New(logr.Discard(), DefaultOptions())
 	h.Store(table(entries...))
-	srv := httptest.NewServer(h.ForSocket(sock))
+	return h, serve(t, h.ForSocket(sock))
+}
+
+// serving serves a handler on a loopback socket and returns its URL.
+type serving func(t *testing.T, h http.Handler) string
+
+func viaLoop(t *testing.T, h http.Handler) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := h1.New(h1.Config{
+		Handler: h, Fallback: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second},
+		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute, MaxBody: MaxDirectBody, Log: logr.Discard(),
+	})
+	go func() { _ = s.Serve(ln) }()
+	t.Cleanup(func() { _ = s.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+func viaNetHTTP(t *testing.T, h http.Handler) string {
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return h, srv.URL
+	return srv.URL
+}
+
+// onBothServers runs a forwarding test with the h1 loop in front (the raw answer path) and with
+// net/http's server (TLS sockets and handed-over connections: the Header-map path).
+func onBothServers(t *testing.T, test func(t *testing.T, serve serving)) {
+	t.Run("h1 loop", func(t *testing.T) { test(t, viaLoop) })
+	t.Run("net/http", func(t *testing.T) { test(t, viaNetHTTP) })
 }
 
 func table(entries ...*route.Entry) *route.Table {
@@ -106,9 +141,11 @@ func get(t *testing.T, url string, hdr ...string) (*answer, string) {
 
 var noRedirect = &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
-func TestStatusForBackendShares(t *testing.T) {
+func TestStatusForBackendShares(t *testing.T) { onBothServers(t, testStatusForBackendShares) }
+
+func testStatusForBackendShares(t *testing.T, serve serving) {
 	a := newEcho(t, "a")
-	_, url := gateway(t,
+	_, url := gatewayOn(t, serve,
 		prefix("/split", rule("split", backend("ok", 1, a.addr()), invalid("invalid", 1), backend("dark", 0, a.addr()))),
 		prefix("/empty", rule("empty", backend("no-endpoints", 1))),
 		prefix("/none", rule("none")),
@@ -147,7 +184,9 @@ func TestNoRouteIs404(t *testing.T) {
 	}
 }
 
-func TestHeaderModifiers(t *testing.T) {
+func TestHeaderModifiers(t *testing.T) { onBothServers(t, testHeaderModifiers) }
+
+func testHeaderModifiers(t *testing.T, serve serving) {
 	a := newEcho(t, "a")
 	r := rule("r", backend("a", 1, a.addr()))
 	r.RequestHeaders = &route.HeaderModifier{
@@ -155,7 +194,7 @@ func TestHeaderModifiers(t *testing.T) {
 	}
 	r.ResponseHeaders = &route.HeaderModifier{Set: []route.Header{{Name: "X-Backend", Value: "hidden"}}, Add: []route.Header{{Name: "X-Resp", Value: "r"}}}
 	r.Backends[0].RequestHeaders = &route.HeaderModifier{Set: []route.Header{{Name: "X-Backend-Filter", Value: "b"}}}
-	_, url := gateway(t, prefix("/", r))
+	_, url := gatewayOn(t, serve, prefix("/", r))
 	resp, _ := get(t, url+"/", "X-Set", "old", "X-Add", "orig", "X-Remove", "gone")
 	if resp.Header.Get("X-Backend") != "hidden" || resp.Header.Get("X-Resp") != "r" {
 		t.Errorf("response headers not modified: %v", resp.Header)
@@ -244,11 +283,13 @@ func TestMirror(t *testing.T) {
 	}
 }
 
-func TestTimeoutIs504(t *testing.T) {
+func TestTimeoutIs504(t *testing.T) { onBothServers(t, testTimeoutIs504) }
+
+func testTimeoutIs504(t *testing.T, serve serving) {
 	a := newEcho(t, "a")
 	r := rule("r", backend("a", 1, a.addr()))
 	r.Timeout = 50 * time.Millisecond
-	_, url := gateway(t, prefix("/", r))
+	_, url := gatewayOn(t, serve, prefix("/", r))
 	if resp, _ := get(t, url+"/", "X-Sleep", "2s"); resp.StatusCode != http.StatusGatewayTimeout {
 		t.Errorf("slow backend: %d, want 504", resp.StatusCode)
 	}

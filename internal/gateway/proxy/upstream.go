@@ -29,8 +29,9 @@ type upConn struct {
 	br        *bufio.Reader
 	bw        *bufio.Writer
 	idleSince time.Time
-	reused    bool // served an earlier request: the endpoint may have closed it since
-	deadline  bool // a deadline is set and must be cleared before the next request
+	raw       rawAnswer // the last answer head read by the raw path
+	reused    bool      // served an earlier request: the endpoint may have closed it since
+	deadline  bool      // a deadline is set and must be cleared before the next request
 }
 
 func newUpstream(dialTimeout time.Duration) *upstream {
