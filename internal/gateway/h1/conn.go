@@ -27,7 +27,7 @@ type conn struct {
 	remote string
 	br     *bufio.Reader
 	bw     *bufio.Writer
-	head   []byte // the current request head as read, to replay on a hand-over
+	tmpl   *http.Request // every request starts as a copy: it carries ctx
 	w      responseWriter
 	watch  *watch
 
@@ -41,10 +41,11 @@ type conn struct {
 func newConn(s *Server, rwc net.Conn) *conn {
 	c := &conn{s: s, rwc: rwc, remote: rwc.RemoteAddr().String()}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.tmpl = new(http.Request).WithContext(c.ctx)
 	c.br = bufio.NewReaderSize(rwc, bufferSize)
 	c.bw = bufio.NewWriterSize(rwc, bufferSize)
 	c.w.c = c
-	c.watch = newWatch(rwc, c.cancel)
+	c.watch = newWatch(rwc, &c.readDeadline, c.cancel)
 	return c
 }
 
@@ -77,7 +78,6 @@ func (c *conn) serve() {
 // next waits for the next request and returns it once its head is read and checked.
 func (c *conn) next() (*http.Request, error) {
 	c.active.Store(false)
-	c.head = c.head[:0]
 	if d := c.s.cfg.IdleTimeout; d > 0 {
 		_ = c.rwc.SetReadDeadline(time.Now().Add(d))
 	}
@@ -89,33 +89,36 @@ func (c *conn) next() (*http.Request, error) {
 	if _, err := c.br.Peek(1); err != nil {
 		return nil, err
 	}
-	if d := c.s.cfg.ReadHeaderTimeout; d > 0 {
-		_ = c.rwc.SetReadDeadline(time.Now().Add(d))
-	}
 	n, err := c.headLength()
 	if err != nil {
 		return nil, err
 	}
-	buf, _ := c.br.Peek(n)
-	c.head = append(c.head[:0], buf...)
-	r, err := http.ReadRequest(c.br)
-	if err != nil || !servable(r, c.head, c.s.cfg.MaxBody) {
+	head, _ := c.br.Peek(n)
+	r, ok := parseRequest(head[:n-2], c.tmpl, c.s.cfg.MaxBody)
+	if !ok {
 		return nil, errHandOver
 	}
-	r.RemoteAddr = c.remote
+	_, _ = c.br.Discard(n)
 	c.active.Store(true)
+	r.RemoteAddr = c.remote
 	c.readDeadline = time.Time{}
 	if d := c.s.cfg.ReadTimeout; d > 0 {
 		c.readDeadline = time.Now().Add(d)
 	}
-	_ = c.rwc.SetReadDeadline(c.readDeadline)
-	return r.WithContext(c.ctx), nil
+	if r.ContentLength > 0 {
+		r.Body = &body{br: c.br, left: r.ContentLength}
+		_ = c.rwc.SetReadDeadline(c.readDeadline)
+	}
+	// Without a body nothing reads the connection until the next request, which sets its own
+	// deadline; a watch (watch.go) clears the idle one when it starts.
+	return r, nil
 }
 
 // headLength waits until the read buffer holds a whole request head and returns its length.
-// A head that does not fit the buffer, or is not delimited the usual way, is handed over.
+// A head that does not fit the buffer, or is not delimited the usual way, is handed over. The
+// header timeout starts only when the head has to be waited for: most arrive in one read.
 func (c *conn) headLength() (int, error) {
-	for {
+	for waited := false; ; waited = true {
 		buf, _ := c.br.Peek(c.br.Buffered())
 		if buf[0] == '\r' || buf[0] == '\n' {
 			return 0, errHandOver // empty lines before the request line
@@ -125,6 +128,9 @@ func (c *conn) headLength() (int, error) {
 		}
 		if bytes.Contains(buf, lflf) || len(buf) == c.br.Size() {
 			return 0, errHandOver
+		}
+		if d := c.s.cfg.ReadHeaderTimeout; d > 0 && !waited {
+			_ = c.rwc.SetReadDeadline(time.Now().Add(d))
 		}
 		if _, err := c.br.Peek(len(buf) + 1); err != nil {
 			return 0, err
@@ -175,8 +181,7 @@ func (c *conn) runHandler(r *http.Request) (completed bool) {
 // handOver gives the connection, with the bytes read and not yet answered, to net/http.
 func (c *conn) handOver() {
 	buffered, _ := c.br.Peek(c.br.Buffered())
-	pending := make([]byte, 0, len(c.head)+len(buffered))
-	pending = append(append(pending, c.head...), buffered...)
+	pending := append([]byte(nil), buffered...)
 	_ = c.rwc.SetReadDeadline(time.Time{})
 	c.s.handoff.push(&replayConn{Conn: c.rwc, pending: pending})
 }

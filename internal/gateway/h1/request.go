@@ -1,62 +1,150 @@
 package h1
 
 import (
-	"bytes"
+	"bufio"
+	"errors"
+	"io"
 	"net/http"
+	"net/textproto"
+	"net/url"
 	"strings"
 
 	"golang.org/x/net/http/httpguts"
 )
 
-// servable reports whether r is a request the loop serves itself (see the package comment);
-// the checks net/http's server makes after parsing are repeated here so that whatever it would
-// refuse is handed to it to refuse.
-func servable(r *http.Request, head []byte, maxBody int64) bool {
-	if r.ProtoMajor != 1 || r.ProtoMinor != 1 || r.Method == http.MethodConnect ||
-		!strings.HasPrefix(r.RequestURI, "/") {
-		return false
+// parseRequest reads a request head (its lines with their CRLFs, the final empty line left
+// out) into a Request copied from tmpl, which carries the connection's context, as
+// http.ReadRequest and net/http's server would read it. It returns false for anything the loop
+// does not serve itself (see the package comment): net/http then gets the request whole. Names
+// and values are substrings of one string of the head, so a request costs a handful of
+// allocations, not a few per field.
+func parseRequest(head []byte, tmpl *http.Request, maxBody int64) (*http.Request, bool) {
+	text := string(head)
+	line, fields, _ := strings.Cut(text, "\r\n")
+	method, rest, ok1 := strings.Cut(line, " ")
+	target, proto, ok2 := strings.Cut(rest, " ")
+	if !ok1 || !ok2 || proto != "HTTP/1.1" || !validToken(method) || method == http.MethodConnect ||
+		!strings.HasPrefix(target, "/") {
+		return nil, false
 	}
-	if r.ContentLength < 0 || r.ContentLength > maxBody || len(r.TransferEncoding) > 0 {
-		return false
+	u, err := url.ParseRequestURI(target)
+	if err != nil {
+		return nil, false
 	}
-	if !oneValidHost(head) {
-		return false
+	h, f, ok := parseFields(fields)
+	if !ok || f.hosts != 1 || !httpguts.ValidHostHeader(f.host) || f.lengths > 1 || f.length > maxBody {
+		return nil, false
 	}
-	for name, values := range r.Header {
+	// As net/http: a Pragma: no-cache stands for Cache-Control: no-cache when that is absent.
+	if p := h["Pragma"]; len(p) > 0 && p[0] == "no-cache" && h["Cache-Control"] == nil {
+		h["Cache-Control"] = []string{"no-cache"}
+	}
+	r := new(http.Request)
+	*r = *tmpl
+	r.Method, r.URL, r.RequestURI, r.Host, r.Header = method, u, target, f.host, h
+	r.Proto, r.ProtoMajor, r.ProtoMinor = proto, 1, 1
+	r.Close = httpguts.HeaderValuesContainsToken(h["Connection"], "close")
+	r.ContentLength, r.Body = f.length, http.NoBody
+	return r, true
+}
+
+// headFacts is what parseFields learns on the way that the request needs.
+type headFacts struct {
+	host    string
+	hosts   int
+	length  int64
+	lengths int
+}
+
+// parseFields reads the header fields; false for a field net/http's server would refuse, for
+// obsolete line folding, and for Upgrade, Expect and Transfer-Encoding, which the loop leaves
+// to net/http.
+func parseFields(text string) (http.Header, headFacts, bool) {
+	n := strings.Count(text, "\r\n")
+	h := make(http.Header, n)
+	values := make([]string, n) // one backing array; each name gets a capped slice of it
+	var f headFacts
+	for i := 0; text != ""; i++ {
+		var field string
+		field, text, _ = strings.Cut(text, "\r\n")
+		name, value, found := strings.Cut(field, ":")
+		if !found || !validToken(name) {
+			return nil, f, false // also a folded line, which starts with a space
+		}
+		value = strings.Trim(value, " \t")
+		if !httpguts.ValidHeaderFieldValue(value) {
+			return nil, f, false
+		}
+		name = textproto.CanonicalMIMEHeaderKey(name)
 		switch name {
-		case "Host", "Upgrade", "Expect", "Transfer-Encoding":
-			return false
-		}
-		if !httpguts.ValidHeaderFieldName(name) {
-			return false
-		}
-		for _, v := range values {
-			if !httpguts.ValidHeaderFieldValue(v) {
-				return false
+		case "Host":
+			f.host, f.hosts = value, f.hosts+1
+			continue // net/http moves it to Request.Host
+		case "Content-Length":
+			length, ok := parseLength(value)
+			if !ok {
+				return nil, f, false
 			}
+			f.length, f.lengths = length, f.lengths+1
+		case "Upgrade", "Expect", "Transfer-Encoding":
+			return nil, f, false
 		}
+		if old := h[name]; old != nil {
+			h[name] = append(old, value)
+			continue
+		}
+		values[i] = value
+		h[name] = values[i : i+1 : i+1]
 	}
-	return true
+	return h, f, true
 }
 
-// oneValidHost reports whether the head has exactly one Host field and its value is valid
-// (http.ReadRequest folds the field into Request.Host, so this reads the head itself).
-func oneValidHost(head []byte) bool {
-	hosts := 0
-	var value []byte
-	for len(head) > 0 {
-		line := head
-		if i := bytes.IndexByte(head, '\n'); i >= 0 {
-			line, head = head[:i], head[i+1:]
-		} else {
-			head = nil
-		}
-		if len(line) >= 5 && bytes.EqualFold(line[:5], hostPrefix) {
-			hosts++
-			value = bytes.TrimSpace(line[5:])
+func validToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !httpguts.IsTokenRune(rune(s[i])) {
+			return false
 		}
 	}
-	return hosts == 1 && httpguts.ValidHostHeader(string(value))
+	return s != ""
 }
 
-var hostPrefix = []byte("host:")
+// parseLength reads a Content-Length: digits only, at most 18 of them.
+func parseLength(v string) (int64, bool) {
+	if v == "" || len(v) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(v[i]-'0')
+	}
+	return n, true
+}
+
+// body reads exactly the request's Content-Length from the connection.
+type body struct {
+	br   *bufio.Reader
+	left int64
+}
+
+func (b *body) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.br.Read(p)
+	b.left -= int64(n)
+	if errors.Is(err, io.EOF) && b.left > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	if err == nil && b.left == 0 {
+		err = io.EOF
+	}
+	return n, err
+}
+
+func (b *body) Close() error { return nil }

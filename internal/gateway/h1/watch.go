@@ -20,9 +20,11 @@ const watchDelay = time.Second
 type watch struct {
 	rc     syscall.RawConn // nil when the connection has no socket to peek at
 	conn   net.Conn
+	until  *time.Time // the read deadline of the request being served
 	gone   func()
 	timer  *time.Timer
 	state  atomic.Int32 // watchIdle, watchArmed, watchRunning
+	ending atomic.Bool  // disarm wants a running watch to end
 	exited chan struct{}
 }
 
@@ -32,8 +34,8 @@ const (
 	watchRunning
 )
 
-func newWatch(conn net.Conn, gone func()) *watch {
-	w := &watch{conn: conn, gone: gone, exited: make(chan struct{}, 1)}
+func newWatch(conn net.Conn, until *time.Time, gone func()) *watch {
+	w := &watch{conn: conn, until: until, gone: gone, exited: make(chan struct{}, 1)}
 	if sc, ok := conn.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			w.rc = rc
@@ -51,6 +53,7 @@ func (w *watch) arm() {
 	if w.rc == nil {
 		return
 	}
+	w.ending.Store(false)
 	w.state.Store(watchArmed)
 	w.timer.Reset(watchDelay)
 }
@@ -65,6 +68,7 @@ func (w *watch) disarm() (ran bool) {
 	if w.state.CompareAndSwap(watchArmed, watchIdle) {
 		return false // the watch never started (a late timer finds it idle and does nothing)
 	}
+	w.ending.Store(true)
 	_ = w.conn.SetReadDeadline(aLongTimeAgo) // wakes the running watch
 	<-w.exited
 	w.state.Store(watchIdle)
@@ -76,6 +80,12 @@ func (w *watch) run() {
 		return
 	}
 	defer func() { w.exited <- struct{}{} }()
+	// A request without a body leaves the idle deadline in place (conn.next): the watch runs
+	// to the request's own.
+	_ = w.conn.SetReadDeadline(*w.until)
+	if w.ending.Load() {
+		return // disarm's deadline may have come before the line above and been undone by it
+	}
 	var b [1]byte
 	left := false
 	err := w.rc.Read(func(fd uintptr) bool {

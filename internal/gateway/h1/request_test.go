@@ -1,0 +1,109 @@
+package h1
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+var testTemplate = new(http.Request).WithContext(context.Background())
+
+func TestParseRequest(t *testing.T) {
+	r, ok := parseRequest([]byte("POST /a/b?x=1&y=2 HTTP/1.1\r\nHost: Shop.Example:8080\r\nuser-agent: t\r\nX-Multi: 1\r\nX-Multi:  2 \r\nContent-Length: 3\r\nPragma: no-cache\r\nConnection: keep-alive, close\r\n"), testTemplate, 100)
+	if !ok {
+		t.Fatal("a plain request was refused")
+	}
+	want := http.Header{"User-Agent": {"t"}, "X-Multi": {"1", "2"}, "Content-Length": {"3"}, "Pragma": {"no-cache"}, "Cache-Control": {"no-cache"}, "Connection": {"keep-alive, close"}}
+	if r.Method != http.MethodPost || r.URL.Path != "/a/b" || r.URL.RawQuery != "x=1&y=2" || r.RequestURI != "/a/b?x=1&y=2" ||
+		r.Host != "Shop.Example:8080" || r.ContentLength != 3 || !r.Close || r.Context() != testTemplate.Context() ||
+		!reflect.DeepEqual(r.Header, want) {
+		t.Errorf("parsed %s %v %q host %q length %d close %v header %v", r.Method, r.URL, r.RequestURI, r.Host, r.ContentLength, r.Close, r.Header)
+	}
+	refused := map[string]string{
+		"HTTP/1.0":           "GET / HTTP/1.0\r\nHost: x\r\n",
+		"absolute form":      "GET http://x/ HTTP/1.1\r\nHost: x\r\n",
+		"asterisk":           "OPTIONS * HTTP/1.1\r\nHost: x\r\n",
+		"CONNECT":            "CONNECT x:443 HTTP/1.1\r\nHost: x\r\n",
+		"no host":            "GET / HTTP/1.1\r\nX: y\r\n",
+		"two hosts":          "GET / HTTP/1.1\r\nHost: x\r\nhost: x\r\n",
+		"bad host":           "GET / HTTP/1.1\r\nHost: a/b\r\n",
+		"folded":             "GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n",
+		"space before colon": "GET / HTTP/1.1\r\nHost: x\r\nX : a\r\n",
+		"control in value":   "GET / HTTP/1.1\r\nHost: x\r\nX: a\x7fb\r\n",
+		"bad method":         "G(T / HTTP/1.1\r\nHost: x\r\n",
+		"body too large":     "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n",
+		"two lengths":        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n",
+		"signed length":      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +1\r\n",
+		"chunked":            "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n",
+		"upgrade":            "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n",
+		"expect":             "POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1\r\n",
+		"extra space":        "GET /  HTTP/1.1\r\nHost: x\r\n",
+	}
+	for name, head := range refused {
+		if _, ok := parseRequest([]byte(head), testTemplate, 100); ok {
+			t.Errorf("%s: taken by the loop, want it handed over", name)
+		}
+	}
+}
+
+func TestBodyReadsExactlyItsLength(t *testing.T) {
+	br := bufio.NewReader(strings.NewReader("hello, next request"))
+	b := &body{br: br, left: 5}
+	got, err := io.ReadAll(b)
+	rest, _ := io.ReadAll(br)
+	if string(got) != "hello" || err != nil || string(rest) != ", next request" {
+		t.Errorf("body %q (%v), left on the connection %q", got, err, rest)
+	}
+	short := &body{br: bufio.NewReader(strings.NewReader("abc")), left: 5}
+	if _, err := io.ReadAll(short); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("body cut short: %v, want io.ErrUnexpectedEOF", err)
+	}
+}
+
+// FuzzParseRequestAgreesWithNetHTTP: every head the loop takes, http.ReadRequest takes too and
+// reads the same way, and net/http's server would not refuse it.
+func FuzzParseRequestAgreesWithNetHTTP(f *testing.F) {
+	for _, seed := range []string{
+		"GET / HTTP/1.1\r\nHost: x\r\n",
+		"POST /p?q=%20 HTTP/1.1\r\nhost: a.b:80\r\ncontent-length: 12\r\nX-A: 1\r\nx-a: 2\r\n",
+		"DELETE /%zz HTTP/1.1\r\nHost: [::1]:8080\r\nConnection: Close\r\n",
+		"GET /a HTTP/1.1\r\nHost: x\r\nPragma: no-cache\r\nCookie: a=b; c=d\r\n",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, head string) {
+		if !strings.HasSuffix(head, "\r\n") || strings.Contains(head, "\r\n\r\n") {
+			return // not a head as the loop cuts it
+		}
+		r, ok := parseRequest([]byte(head), testTemplate, 1<<20)
+		if !ok {
+			return
+		}
+		want, err := http.ReadRequest(bufio.NewReader(strings.NewReader(head + "\r\n")))
+		if err != nil {
+			t.Fatalf("loop took %q, http.ReadRequest refused it: %v", head, err)
+		}
+		for name, values := range want.Header {
+			if !validToken(name) {
+				t.Fatalf("loop took field name %q, which net/http's server refuses", name)
+			}
+			for _, v := range values {
+				if strings.ContainsAny(v, "\x00\r\n\x7f") {
+					t.Fatalf("loop took field value %q, which net/http's server refuses", v)
+				}
+			}
+		}
+		if r.Method != want.Method || r.RequestURI != want.RequestURI || r.URL.String() != want.URL.String() ||
+			r.Host != want.Host || r.ContentLength != want.ContentLength || r.Close != want.Close ||
+			r.Proto != want.Proto || !reflect.DeepEqual(r.Header, want.Header) {
+			t.Errorf("head %q\nloop:     %s %s %q host %q length %d close %v %v\nnet/http: %s %s %q host %q length %d close %v %v", head,
+				r.Method, r.URL, r.RequestURI, r.Host, r.ContentLength, r.Close, r.Header,
+				want.Method, want.URL, want.RequestURI, want.Host, want.ContentLength, want.Close, want.Header)
+		}
+	})
+}
