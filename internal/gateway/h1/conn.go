@@ -40,7 +40,10 @@ type conn struct {
 
 func newConn(s *Server, rwc net.Conn) *conn {
 	c := &conn{s: s, rwc: rwc, remote: rwc.RemoteAddr().String()}
-	c.ctx, c.cancel = context.WithCancel(context.Background())
+	gone := new(Gone)
+	ctx, cancel := context.WithCancel(context.Background())
+	c.ctx = context.WithValue(ctx, goneKey{}, gone)
+	c.cancel = func() { cancel(); gone.fire() }
 	c.tmpl = new(http.Request).WithContext(c.ctx)
 	c.br = bufio.NewReaderSize(rwc, bufferSize)
 	c.bw = bufio.NewWriterSize(rwc, bufferSize)

@@ -67,3 +67,47 @@ func TestConnectionOutlivesAWatchedRequest(t *testing.T) {
 		t.Errorf("request after a watched one: %q", body)
 	}
 }
+
+// A handler's interrupt set through Gone runs when its client leaves, and only then.
+func TestGoneInterruptsWhenTheClientLeaves(t *testing.T) {
+	interrupted := make(chan struct{})
+	cleared := make(chan bool, 2)
+	_, addr := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g := GoneOf(r.Context())
+		if g == nil {
+			t.Error("a request of the loop has no Gone")
+			return
+		}
+		once := make(chan struct{})
+		f := func() { close(once) }
+		g.Set(&f)
+		if r.URL.Path == "/wait" {
+			select {
+			case <-once:
+				close(interrupted)
+			case <-time.After(watchDelay + 3*time.Second):
+			}
+		}
+		cleared <- g.Clear(&f)
+	}))
+	c := dial(t, addr)
+	c.send(get("/quick"))
+	c.answer("GET")
+	if !<-cleared {
+		t.Error("Clear after a request the client waited for reported an interruption")
+	}
+	c.send(get("/wait"))
+	time.Sleep(100 * time.Millisecond)
+	_ = c.c.Close()
+	select {
+	case <-interrupted:
+	case <-time.After(watchDelay + 3*time.Second):
+		t.Fatal("the interrupt did not run after the client left")
+	}
+	if <-cleared {
+		t.Error("Clear after the interrupt ran reported none")
+	}
+	if GoneOf(context.Background()) != nil {
+		t.Error("a context not of the loop has a Gone")
+	}
+}

@@ -43,7 +43,7 @@ func (h *Handler) forwardDirect(w http.ResponseWriter, r *http.Request, t *targe
 	// The raw path copies an answer as it came; response header filters need the Header map.
 	ew, raw := w.(encodedHeadWriter)
 	raw = raw && t.entry.Rule.ResponseHeaders == nil && t.backend.ResponseHeaders == nil
-	ans, c, stop, err := h.exchange(r, t, deadline, raw)
+	ans, c, err := h.exchange(r, t, deadline, raw)
 	if err != nil {
 		if r.Context().Err() != nil {
 			return // the client went away; nobody reads an answer
@@ -60,7 +60,7 @@ func (h *Handler) forwardDirect(w http.ResponseWriter, r *http.Request, t *targe
 	} else {
 		reusable, cut = h.copyResponse(w, ans.resp, t)
 	}
-	if stop() && reusable {
+	if c.unwatch() && reusable {
 		h.up.put(c)
 		return
 	}
@@ -81,8 +81,8 @@ type answerHead struct {
 
 // exchange writes the request and reads the answer's head, retrying once on a fresh connection
 // when a reused one turns out to have been closed by the endpoint before it answered anything.
-// stop ends the watch on the client: it returns false when the client went away meanwhile.
-func (h *Handler) exchange(r *http.Request, t *target, deadline time.Time, raw bool) (answerHead, *upConn, func() bool, error) {
+// The connection comes back watching the client (upConn.watch); the caller unwatches it.
+func (h *Handler) exchange(r *http.Request, t *target, deadline time.Time, raw bool) (answerHead, *upConn, error) {
 	dialCtx := r.Context()
 	if !deadline.IsZero() {
 		var cancel context.CancelFunc
@@ -92,22 +92,22 @@ func (h *Handler) exchange(r *http.Request, t *target, deadline time.Time, raw b
 	for attempt := 0; ; attempt++ {
 		c, err := h.up.get(dialCtx, t.addr)
 		if err != nil {
-			return answerHead{}, nil, nil, err
+			return answerHead{}, nil, err
 		}
 		if !deadline.IsZero() || c.deadline {
 			_ = c.SetDeadline(deadline)
 			c.deadline = !deadline.IsZero()
 		}
 		// The client leaving (or the handler's context ending) unblocks the exchange.
-		stop := context.AfterFunc(r.Context(), func() { _ = c.SetDeadline(aLongTimeAgo) })
+		c.watch(r.Context())
 		ans, answered, err := roundTrip(c, r, t, raw)
 		if err == nil {
-			return ans, c, stop, nil
+			return ans, c, nil
 		}
-		stop()
+		c.unwatch()
 		_ = c.Close()
 		if answered || !c.reused || attempt > 0 || !replayable(r) || r.Context().Err() != nil {
-			return answerHead{}, nil, nil, err
+			return answerHead{}, nil, err
 		}
 	}
 }

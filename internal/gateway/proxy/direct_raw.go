@@ -85,23 +85,30 @@ func (a *rawAnswer) parse(head []byte, method string) bool {
 		if !validFieldValue(value) {
 			return false
 		}
-		switch {
-		case bytes.EqualFold(name, contentLength):
+		switch kindOf(name) {
+		case fieldContentLength:
 			n, ok := parseLength(value)
 			if !ok || a.length >= 0 {
 				return false // a second length, even an equal one, is for net/http to judge
 			}
 			a.length = n
-		case bytes.EqualFold(name, transferEncoding), bytes.EqualFold(name, trailer):
+			continue
+		case fieldUnsupported:
 			return false
-		case bytes.EqualFold(name, contentType) && bytes.HasPrefix(value, eventStream):
-			return false // flushed as it comes by copyResponse
-		case bytes.EqualFold(name, connectionName):
+		case fieldContentType:
+			if bytes.HasPrefix(value, eventStream) {
+				return false // flushed as it comes by copyResponse
+			}
+		case fieldConnection:
 			connection = append(connection, value)
 			a.close = a.close || hasToken(value, "close")
-		case bytes.EqualFold(name, date):
+			continue
+		case fieldHopByHop:
+			continue
+		case fieldDate:
 			a.hasDate = true
 		}
+		a.fields = appendField(a.fields, name, value)
 	}
 	bodyless := method == http.MethodHead || code == http.StatusNoContent || code == http.StatusNotModified
 	switch {
@@ -111,8 +118,83 @@ func (a *rawAnswer) parse(head []byte, method string) bool {
 	default:
 		a.body = a.length
 	}
-	a.encodeFields(head, connection)
+	if namesFields(connection) {
+		a.fields = a.fields[:0]
+		a.encodeFields(head, connection) // rare: start again without the fields named
+	}
 	return true
+}
+
+type fieldKind uint8
+
+const (
+	fieldOther fieldKind = iota
+	fieldContentLength
+	fieldUnsupported // Transfer-Encoding, Trailer: for copyResponse
+	fieldContentType
+	fieldConnection
+	fieldHopByHop
+	fieldDate
+)
+
+// kindOf sorts a field name, in any case, into what parse needs to know of it; the length
+// decides which names to compare with.
+func kindOf(name []byte) fieldKind {
+	is := func(s string) bool { return len(name) == len(s) && bytes.EqualFold(name, []byte(s)) }
+	switch len(name) {
+	case 4:
+		if is("Date") {
+			return fieldDate
+		}
+	case 14:
+		if is("Content-Length") {
+			return fieldContentLength
+		}
+	case 17, 7:
+		if is("Transfer-Encoding") || is("Trailer") {
+			return fieldUnsupported
+		}
+		if is("Upgrade") {
+			return fieldHopByHop
+		}
+	case 12:
+		if is("Content-Type") {
+			return fieldContentType
+		}
+	case 10:
+		if is("Connection") {
+			return fieldConnection
+		}
+		if is("Keep-Alive") {
+			return fieldHopByHop
+		}
+	case 2, 16, 18, 19:
+		if isHopByHop(name) {
+			return fieldHopByHop
+		}
+	}
+	return fieldOther
+}
+
+func appendField(fields, name, value []byte) []byte {
+	fields = append(fields, name...)
+	fields = append(fields, ": "...)
+	fields = append(fields, value...)
+	return append(fields, "\r\n"...)
+}
+
+// namesFields reports whether Connection values name fields (anything but close and
+// keep-alive), which are then the connection's, not the message's.
+func namesFields(connection [][]byte) bool {
+	for _, v := range connection {
+		for token := range bytes.SplitSeq(v, comma) {
+			token = bytes.TrimSpace(token)
+			if len(token) > 0 && !bytes.EqualFold(token, []byte("close")) && !bytes.EqualFold(token, []byte("keep-alive")) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // parseLength reads a Content-Length: digits only, at most 18 of them.
@@ -139,10 +221,7 @@ func (a *rawAnswer) encodeFields(head []byte, connection [][]byte) {
 		if isHopByHop(name) || bytes.EqualFold(name, contentLength) || listedIn(connection, name) {
 			continue
 		}
-		a.fields = append(a.fields, name...)
-		a.fields = append(a.fields, ": "...)
-		a.fields = append(a.fields, bytes.Trim(value, " \t")...)
-		a.fields = append(a.fields, "\r\n"...)
+		a.fields = appendField(a.fields, name, bytes.Trim(value, " \t"))
 	}
 }
 
@@ -201,17 +280,12 @@ func hasToken(value []byte, token string) bool {
 }
 
 var (
-	crlf             = []byte("\r\n")
-	colon            = []byte(":")
-	comma            = []byte(",")
-	http11           = []byte("HTTP/1.1 ")
-	contentLength    = []byte("Content-Length")
-	transferEncoding = []byte("Transfer-Encoding")
-	trailer          = []byte("Trailer")
-	contentType      = []byte("Content-Type")
-	eventStream      = []byte("text/event-stream")
-	connectionName   = []byte("Connection")
-	date             = []byte("Date")
+	crlf          = []byte("\r\n")
+	colon         = []byte(":")
+	comma         = []byte(",")
+	http11        = []byte("HTTP/1.1 ")
+	contentLength = []byte("Content-Length")
+	eventStream   = []byte("text/event-stream")
 )
 
 // copyRaw sends a raw answer and its body straight from the endpoint's buffer. It reports

@@ -100,3 +100,13 @@ func FuzzRawAnswerAgreesWithNetHTTP(f *testing.F) {
 		}
 	})
 }
+
+// The raw path exists to save allocations: parsing a plain answer head makes none.
+func TestRawAnswerParseDoesNotAllocate(t *testing.T) {
+	head := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nDate: Mon, 02 Jan 2006 15:04:05 GMT\r\nX-Backend: b\r\nConnection: keep-alive\r\nContent-Length: 256\r\n")
+	var a rawAnswer
+	a.parse(head, http.MethodGet) // sizes a.fields once
+	if n := testing.AllocsPerRun(100, func() { a.parse(head, http.MethodGet) }); n != 0 {
+		t.Errorf("parse allocates %v times per answer", n)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/aviary-dev/aviary/internal/gateway/h1"
 )
 
 // upstream holds keep-alive connections to backend endpoints for the direct path (direct.go).
@@ -32,6 +34,39 @@ type upConn struct {
 	raw       rawAnswer // the last answer head read by the raw path
 	reused    bool      // served an earlier request: the endpoint may have closed it since
 	deadline  bool      // a deadline is set and must be cleared before the next request
+
+	// While a request is in flight, the client leaving interrupts it (see watch).
+	interrupt func()
+	ctx       context.Context
+	gone      *h1.Gone
+	stopAfter func() bool
+}
+
+// watch makes the client of ctx leaving (or ctx ending) unblock the exchange on c: through the
+// h1 loop's Gone when the request came that way, which costs nothing per request, otherwise
+// through context.AfterFunc.
+func (c *upConn) watch(ctx context.Context) {
+	c.ctx = ctx
+	if c.gone = h1.GoneOf(ctx); c.gone != nil {
+		c.gone.Set(&c.interrupt)
+		if ctx.Err() != nil {
+			c.interrupt() // gone before the watch began
+		}
+		return
+	}
+	c.stopAfter = context.AfterFunc(ctx, c.interrupt)
+}
+
+// unwatch ends the watch; false when the client left meanwhile (c is then interrupted).
+func (c *upConn) unwatch() bool {
+	ok := false
+	if c.gone != nil {
+		ok = c.gone.Clear(&c.interrupt) && c.ctx.Err() == nil
+	} else {
+		ok = c.stopAfter()
+	}
+	c.ctx, c.gone, c.stopAfter = nil, nil, nil
+	return ok
 }
 
 func newUpstream(dialTimeout time.Duration) *upstream {
@@ -56,12 +91,14 @@ func (u *upstream) dial(ctx context.Context, addr string) (*upConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &upConn{
+	c := &upConn{
 		Conn: conn,
 		addr: addr,
 		br:   bufio.NewReaderSize(conn, 8<<10),
 		bw:   bufio.NewWriterSize(conn, 8<<10),
-	}, nil
+	}
+	c.interrupt = func() { _ = c.SetDeadline(aLongTimeAgo) }
+	return c, nil
 }
 
 func (u *upstream) takeIdle(addr string) *upConn {
