@@ -59,7 +59,13 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	s.ln = ln
 	s.handoff = newHandoffListener(ln.Addr())
+	// Shutdown raises the flag before it looks for the listener: one of the two closes it.
+	closed := s.shutting.Load()
 	s.mu.Unlock()
+	if closed {
+		_ = ln.Close()
+		return http.ErrServerClosed
+	}
 	fallbackDone := make(chan struct{})
 	go func() {
 		defer close(fallbackDone)

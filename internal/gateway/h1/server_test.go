@@ -2,6 +2,7 @@ package h1
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -108,5 +109,33 @@ func TestCloseEndsEverything(t *testing.T) {
 	}
 	if !c.closed() {
 		t.Error("connection open after Close")
+	}
+}
+
+// A socket drained right after it was opened (a route table replaced at once) must not be
+// left serving because Shutdown came before Serve had its listener.
+func TestShutdownBeforeServeClosesTheSocket(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	s := New(Config{Handler: h, Fallback: &http.Server{Handler: h}})
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ln) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("Serve after Shutdown: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve after Shutdown kept serving")
+	}
+	if c, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+		_ = c.Close()
+		t.Error("socket still accepts connections")
 	}
 }
