@@ -14,6 +14,9 @@ test-gateway-fuzz:
 	go test ./internal/gateway/route -run XXX -fuzz FuzzPrefixMatches -fuzztime $(FUZZTIME)
 	go test ./internal/gateway/balance -run XXX -fuzz FuzzForUserMonotonic -fuzztime $(FUZZTIME)
 	go test ./internal/gateway/balance -run XXX -fuzz FuzzUserKeyOf -fuzztime $(FUZZTIME)
+	go test ./internal/gateway/h1 -run XXX -fuzz FuzzConnection -fuzztime $(FUZZTIME)
+	go test ./internal/gateway/h1 -run XXX -fuzz FuzzParseRequestAgreesWithNetHTTP -fuzztime $(FUZZTIME)
+	go test ./internal/gateway/proxy -run XXX -fuzz FuzzRawAnswerAgreesWithNetHTTP -fuzztime $(FUZZTIME)
 
 ## conformance: the Gateway API conformance suite (GATEWAY-HTTP core) against the gateway
 conformance:

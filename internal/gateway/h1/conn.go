@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"sync/atomic"
 	"time"
+
+	"github.com/aviary-dev/aviary/internal/gateway/rawsock"
 )
 
 // bufferSize is the read and write buffer of a connection; a request head must fit the read
@@ -45,8 +47,9 @@ func newConn(s *Server, rwc net.Conn) *conn {
 	c.ctx = context.WithValue(ctx, goneKey{}, gone)
 	c.cancel = func() { cancel(); gone.fire() }
 	c.tmpl = new(http.Request).WithContext(c.ctx)
-	c.br = bufio.NewReaderSize(rwc, bufferSize)
-	c.bw = bufio.NewWriterSize(rwc, bufferSize)
+	raw := rawsock.New(rwc)
+	c.br = bufio.NewReaderSize(raw, bufferSize)
+	c.bw = bufio.NewWriterSize(raw, bufferSize)
 	c.w.c = c
 	c.watch = newWatch(rwc, &c.readDeadline, c.cancel)
 	return c

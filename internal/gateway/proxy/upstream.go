@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aviary-dev/aviary/internal/gateway/h1"
+	"github.com/aviary-dev/aviary/internal/gateway/rawsock"
 )
 
 // upstream holds keep-alive connections to backend endpoints for the direct path (direct.go).
@@ -91,11 +92,12 @@ func (u *upstream) dial(ctx context.Context, addr string) (*upConn, error) {
 	if err != nil {
 		return nil, err
 	}
+	raw := rawsock.New(conn)
 	c := &upConn{
 		Conn: conn,
 		addr: addr,
-		br:   bufio.NewReaderSize(conn, 8<<10),
-		bw:   bufio.NewWriterSize(conn, 8<<10),
+		br:   bufio.NewReaderSize(raw, 8<<10),
+		bw:   bufio.NewWriterSize(raw, 8<<10),
 	}
 	c.interrupt = func() { _ = c.SetDeadline(aLongTimeAgo) }
 	return c, nil

@@ -1,0 +1,107 @@
+package rawsock
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"testing"
+	"time"
+)
+
+// pair returns the two ends of a loopback TCP connection.
+func pair(t *testing.T) (net.Conn, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := <-accepted
+	if s == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { _ = c.Close(); _ = s.Close() })
+	return c, s
+}
+
+func TestReadAndWriteCarryEveryByteBothWays(t *testing.T) {
+	a, b := pair(t)
+	ra, rb := New(a), New(b)
+	// More than a socket buffer holds, so the writer has to wait for room.
+	payload := bytes.Repeat([]byte("0123456789abcdef"), 1<<18)
+	done := make(chan error, 1)
+	go func() {
+		n, err := ra.Write(payload)
+		if err == nil && n != len(payload) {
+			err = io.ErrShortWrite
+		}
+		done <- err
+	}()
+	got := make([]byte, 0, len(payload))
+	buf := make([]byte, 7000)
+	for len(got) < len(payload) {
+		n, err := rb.Read(buf)
+		if err != nil {
+			t.Fatalf("read after %d bytes: %v", len(got), err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	if !bytes.Equal(got, payload) {
+		t.Fatal("bytes read differ from bytes written")
+	}
+	_ = a.Close()
+	if n, err := rb.Read(buf); n != 0 || !errors.Is(err, io.EOF) {
+		t.Errorf("read after the peer closed: %d, %v; want io.EOF", n, err)
+	}
+}
+
+func TestDeadlinesAndClosingWorkAsOnNetConn(t *testing.T) {
+	a, _ := pair(t)
+	ra := New(a)
+	_ = a.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	start := time.Now()
+	_, err := ra.Read(make([]byte, 10))
+	var ne net.Error
+	if !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &ne) || !ne.Timeout() {
+		t.Errorf("read past the deadline: %v, want a timeout", err)
+	}
+	if waited := time.Since(start); waited < 40*time.Millisecond || waited > 2*time.Second {
+		t.Errorf("read returned after %v, want about the deadline", waited)
+	}
+	_ = a.SetReadDeadline(time.Time{})
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		_ = a.Close()
+	}()
+	if _, err := ra.Read(make([]byte, 10)); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("read on a connection closed meanwhile: %v, want net.ErrClosed", err)
+	}
+	if _, err := ra.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("write on a closed connection: %v, want net.ErrClosed", err)
+	}
+}
+
+func TestConnectionsWithoutASocketUseTheirOwnMethods(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	go func() { _, _ = New(a).Write([]byte("piped")) }()
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(New(b), buf); err != nil || string(buf) != "piped" {
+		t.Errorf("through net.Pipe: %q, %v", buf, err)
+	}
+}
