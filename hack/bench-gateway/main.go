@@ -32,6 +32,9 @@ type config struct {
 
 	latencyRounds   int
 	latencyDuration time.Duration
+
+	throughputRounds int
+	capPercent       int
 }
 
 func main() {
@@ -43,6 +46,8 @@ func main() {
 	flag.StringVar(&c.loadCPU, "load-cpu", "1", "CPU list wrk and the backend are pinned to")
 	flag.IntVar(&c.latencyRounds, "latency-rounds", 5, "rounds of the half-load latency runs (gateway, nginx, direct)")
 	flag.DurationVar(&c.latencyDuration, "latency-duration", 5*time.Second, "length of each half-load latency run")
+	flag.IntVar(&c.throughputRounds, "throughput-rounds", 5, "rounds of the throughput runs (direct, nginx, gateway, then both capped)")
+	flag.IntVar(&c.capPercent, "cap-percent", 40, "share of a core the proxies are capped to in the capped runs (cgroup CPU quota; 0: no capped runs)")
 	flag.StringVar(&c.out, "out", "", "write the markdown report here as well as to stdout")
 	backend := flag.String("backend", "", "internal: serve the demo backend on this address")
 	flag.Parse()
@@ -132,19 +137,15 @@ func run(c config) (string, error) {
 		return "", fmt.Errorf("nginx never answered: %w", err)
 	}
 
-	direct, err := wrk(ctx, c, "http://"+stableAddr+"/", nil)
+	rounds, capNote, err := measureThroughput(ctx, c, "http://"+stableAddr+"/", nginxURL, gwURL, ng, []int{gw.Process.Pid})
 	if err != nil {
 		return "", err
 	}
-	viaNginx, err := wrk(ctx, c, nginxURL, ng)
-	if err != nil {
-		return "", err
+	gwRPS := make([]float64, 0, len(rounds))
+	for _, r := range rounds {
+		gwRPS = append(gwRPS, r.gateway.rps)
 	}
-	viaGateway, err := wrk(ctx, c, gwURL, []int{gw.Process.Pid})
-	if err != nil {
-		return "", err
-	}
-	half := viaGateway.rps / 2
+	half := median(gwRPS) / 2
 	load, err := measureHalfLoad(ctx, c, tmp, gwURL, nginxURL, "http://"+stableAddr+"/", half)
 	if err != nil {
 		return "", err
@@ -153,38 +154,18 @@ func run(c config) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	report := render(c, direct, viaNginx, viaGateway, load, change)
+	report := render(c, rounds, capNote, load, change)
 	report += fmt.Sprintf("\nGateway peak resident memory over the run: %s (nginx worker and master: %s).\n", peakRSS([]int{gw.Process.Pid}), peakRSS(ng))
 	return report, nil
 }
 
-func render(c config, direct, ng, gw wrkResult, half halfLoad, change changeResult) string {
+func render(c config, rounds []throughputRound, capNote string, half halfLoad, change changeResult) string {
 	var b strings.Builder
 	host, _ := os.Hostname()
 	fmt.Fprintf(&b, "Measured %s on %s (%d CPUs, %s), Go %s. Proxy under test pinned to CPU %s with one worker "+
 		"(GOMAXPROCS=1 / worker_processes 1); wrk (-t1 -c%d, %s) and the backend pinned to CPU %s.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), host, runtime.NumCPU(), cpuModel(), runtime.Version(), c.proxyCPU, c.connections, c.duration, c.loadCPU)
-	fmt.Fprintf(&b, "| path | requests/s | p50 | p99 | proxy CPU-seconds | requests per proxy CPU-second |\n|---|---|---|---|---|---|\n")
-	for _, r := range []struct {
-		name string
-		w    wrkResult
-	}{{"direct to the backend", direct}, {"through nginx", ng}, {"through aviary gateway", gw}} {
-		perCore := "—"
-		if r.w.cpuSeconds > 0 {
-			perCore = fmt.Sprintf("%.0f", float64(r.w.requests)/r.w.cpuSeconds)
-		}
-		cpu := "—"
-		if r.w.cpuSeconds > 0 {
-			cpu = fmt.Sprintf("%.2f", r.w.cpuSeconds)
-		}
-		fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %s | %s |\n", r.name, r.w.rps, r.w.p50, r.w.p99, cpu, perCore)
-	}
-	ratio := gw.rps / ng.rps
-	perCoreRatio := 0.0
-	if ng.cpuSeconds > 0 && gw.cpuSeconds > 0 {
-		perCoreRatio = (float64(gw.requests) / gw.cpuSeconds) / (float64(ng.requests) / ng.cpuSeconds)
-	}
-	fmt.Fprintf(&b, "\nGateway / nginx: %.2f× requests/s on one pinned core, %.2f× requests per CPU-second (goal ≥ 0.8×).\n\n", ratio, perCoreRatio)
+	renderThroughput(&b, c, rounds, capNote)
 	half.render(&b)
 	fmt.Fprintf(&b, "Weight change (HTTPRoute stable 100 → canary 100, update through the API server, under %.0f requests/s of load): "+
 		"**applied %s** after the update call returned (goal < 50 ms); %d requests during the change, **%d failed**.\n",

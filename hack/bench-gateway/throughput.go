@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// throughputRound is one wrk run each directly, through nginx and through the gateway, and,
+// when the CPU of a process can be capped here, one each through the capped proxies.
+type throughputRound struct {
+	direct, nginx, gateway     wrkResult
+	cappedNginx, cappedGateway wrkResult
+	cappedOK                   bool
+}
+
+func (r throughputRound) rpsRatio() float64 { return r.gateway.rps / r.nginx.rps }
+
+// cpuRatio compares requests per CPU-second of the proxy: neither proxy saturates its core
+// here (wrk and the backend share the other core and are the limit), so this is the fair
+// per-core figure of the uncapped runs.
+func (r throughputRound) cpuRatio() float64 {
+	return (float64(r.gateway.requests) / r.gateway.cpuSeconds) / (float64(r.nginx.requests) / r.nginx.cpuSeconds)
+}
+
+func (r throughputRound) cappedRatio() float64 { return r.cappedGateway.rps / r.cappedNginx.rps }
+
+// measureThroughput alternates the paths round by round, so that the drift of a shared
+// machine touches nginx and the gateway alike; the report gives each round and the medians.
+func measureThroughput(ctx context.Context, c config, directURL, nginxURL, gwURL string, ngPids, gwPids []int) ([]throughputRound, string, error) {
+	rounds := make([]throughputRound, c.throughputRounds)
+	capNote := ""
+	for i := range rounds {
+		r := &rounds[i]
+		var err error
+		if r.direct, err = wrk(ctx, c, directURL, nil); err != nil {
+			return nil, "", err
+		}
+		if r.nginx, err = wrk(ctx, c, nginxURL, ngPids); err != nil {
+			return nil, "", err
+		}
+		if r.gateway, err = wrk(ctx, c, gwURL, gwPids); err != nil {
+			return nil, "", err
+		}
+		if c.capPercent <= 0 {
+			capNote = "CPU cap off (-cap-percent 0)"
+			continue
+		}
+		if r.cappedNginx, err = cappedWrk(ctx, c, nginxURL, ngPids); err != nil {
+			if errors.Is(err, errStillCapped) {
+				return nil, "", err
+			}
+			capNote = err.Error()
+			continue
+		}
+		if r.cappedGateway, err = cappedWrk(ctx, c, gwURL, gwPids); err != nil {
+			if errors.Is(err, errStillCapped) {
+				return nil, "", err
+			}
+			capNote = err.Error()
+			continue
+		}
+		r.cappedOK = true
+	}
+	return rounds, capNote, nil
+}
+
+// cappedWrk runs wrk with the proxy held to c.capPercent of a core, which makes the proxy
+// the bottleneck: its requests/s divided by the cap is what one of its cores can serve.
+func cappedWrk(ctx context.Context, c config, url string, pids []int) (wrkResult, error) {
+	undo, err := capCPU(pids, c.capPercent)
+	if err != nil {
+		return wrkResult{}, err
+	}
+	r, err := wrk(ctx, c, url, pids)
+	if uerr := undo(); uerr != nil {
+		// Still capped, the next uncapped runs would be wrong: stop the benchmark.
+		return r, fmt.Errorf("%w: %w", errStillCapped, uerr)
+	}
+	return r, err
+}
+
+var errStillCapped = errors.New("a proxy could not be uncapped")
+
+func median(values []float64) float64 {
+	if len(values) == 0 {
+		return 0
+	}
+	v := slices.Clone(values)
+	slices.Sort(v)
+	return v[len(v)/2]
+}
+
+func renderThroughput(b *strings.Builder, c config, rounds []throughputRound, capNote string) {
+	fmt.Fprintf(b, "Throughput, %d rounds (each: direct, nginx, gateway, then nginx and gateway capped to %d%% of a core):\n\n",
+		len(rounds), c.capPercent)
+	fmt.Fprintf(b, "| round | direct req/s | nginx req/s (req per CPU-s) | gateway req/s (req per CPU-s) | ÷ nginx req/s | ÷ nginx per CPU-s | capped: nginx / gateway req/s | ÷ nginx capped |\n|---|---|---|---|---|---|---|---|\n")
+	var rps, cpu, capped []float64
+	for i, r := range rounds {
+		capCells := "— | —"
+		if r.cappedOK {
+			capCells = fmt.Sprintf("%.0f / %.0f | %.2f×", r.cappedNginx.rps, r.cappedGateway.rps, r.cappedRatio())
+			capped = append(capped, r.cappedRatio())
+		}
+		fmt.Fprintf(b, "| %d | %.0f | %.0f (%.0f) | %.0f (%.0f) | %.2f× | %.2f× | %s |\n", i+1, r.direct.rps,
+			r.nginx.rps, float64(r.nginx.requests)/r.nginx.cpuSeconds, r.gateway.rps, float64(r.gateway.requests)/r.gateway.cpuSeconds,
+			r.rpsRatio(), r.cpuRatio(), capCells)
+		rps, cpu = append(rps, r.rpsRatio()), append(cpu, r.cpuRatio())
+	}
+	fmt.Fprintf(b, "\n**Gateway ÷ nginx, median of the rounds: %.2f× requests/s on one pinned core, %.2f× requests per CPU-second",
+		median(rps), median(cpu))
+	if len(capped) > 0 {
+		fmt.Fprintf(b, ", %.2f× requests/s with both capped to %d%% of a core (each the bottleneck)", median(capped), c.capPercent)
+	}
+	fmt.Fprintf(b, "** (goal ≥ 0.8×).")
+	if capNote != "" {
+		fmt.Fprintf(b, " Capped runs: %s.", capNote)
+	}
+	b.WriteString("\n\n")
+}
