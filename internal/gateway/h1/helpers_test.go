@@ -111,6 +111,21 @@ func (c *client) answer(method string) (*reply, string) {
 	return &reply{resp.StatusCode, resp.Header, resp.Trailer, resp.Close, resp.ContentLength, resp.TransferEncoding}, string(body)
 }
 
+// partial reads an answer whose body the server is expected to cut short: the body's first
+// read, and whether reading on failed (the connection ended before the declared length).
+func (c *client) partial() (first string, cut bool) {
+	c.t.Helper()
+	resp, err := http.ReadResponse(c.br, nil)
+	if err != nil {
+		c.t.Fatalf("reading an answer: %v", err)
+	}
+	defer resp.Body.Close()
+	buf := make([]byte, 200)
+	n, _ := resp.Body.Read(buf)
+	_, err = resp.Body.Read(buf[n:])
+	return string(buf[:n]), err != nil
+}
+
 // closed reports whether the server ended the connection (EOF within a second).
 func (c *client) closed() bool {
 	_ = c.c.SetReadDeadline(time.Now().Add(time.Second))
