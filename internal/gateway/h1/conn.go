@@ -116,7 +116,7 @@ func (c *conn) next() (*http.Request, error) {
 		_ = c.rwc.SetReadDeadline(c.readDeadline)
 	}
 	// Without a body nothing reads the connection until the next request, which sets its own
-	// deadline; a watch (watch.go) clears the idle one when it starts.
+	// deadline; a watch (watch.go) puts the request's own in place of the idle one.
 	return r, nil
 }
 

@@ -300,3 +300,54 @@ func (u *upstream) idleCount(addr string) int {
 	defer u.mu.Unlock()
 	return len(u.idle[addr])
 }
+
+func TestHeadAndBodylessAnswersKeepTheConnectionInStep(t *testing.T) {
+	onBothServers(t, testHeadAndBodylessAnswersKeepTheConnectionInStep)
+}
+
+// A HEAD answer carries the length of the GET's body but no body, and 204/304 carry none: if
+// either were framed wrong, the next answer on the same keep-alive connection would be misread.
+func testHeadAndBodylessAnswersKeepTheConnectionInStep(t *testing.T, serve serving) {
+	addr := handlerBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/empty":
+			w.WriteHeader(http.StatusNoContent)
+		case "/same":
+			w.WriteHeader(http.StatusNotModified)
+		default:
+			w.Header().Set("Content-Length", "11")
+			_, _ = io.WriteString(w, "hello world")
+		}
+	})
+	_, url := gatewayOn(t, serve, prefix("/", rule("r", backend("a", 1, addr))))
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(conn)
+	for _, step := range []struct {
+		method, path string
+		status       int
+		length       int64
+		body         string
+	}{
+		{http.MethodHead, "/", 200, 11, ""},
+		{http.MethodGet, "/empty", 204, -1, ""},
+		{http.MethodGet, "/same", 304, -1, ""},
+		{http.MethodGet, "/", 200, 11, "hello world"},
+	} {
+		_, _ = io.WriteString(conn, step.method+" "+step.path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(br, &http.Request{Method: step.method})
+		if err != nil {
+			t.Fatalf("%s %s: %v", step.method, step.path, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != step.status || resp.ContentLength != step.length && step.length >= 0 || string(body) != step.body {
+			t.Errorf("%s %s: %d, length %d, body %q; want %d, %d, %q", step.method, step.path,
+				resp.StatusCode, resp.ContentLength, body, step.status, step.length, step.body)
+		}
+	}
+}
