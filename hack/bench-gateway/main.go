@@ -44,7 +44,7 @@ func main() {
 	flag.IntVar(&c.connections, "connections", 50, "wrk connections")
 	flag.StringVar(&c.proxyCPU, "proxy-cpu", "0", "CPU list the proxy under test (gateway or nginx) is pinned to")
 	flag.StringVar(&c.loadCPU, "load-cpu", "1", "CPU list wrk and the backend are pinned to")
-	flag.IntVar(&c.latencyRounds, "latency-rounds", 5, "rounds of the half-load latency runs (gateway, nginx, direct)")
+	flag.IntVar(&c.latencyRounds, "latency-rounds", 9, "rounds of the half-load latency runs (gateway, nginx, direct)")
 	flag.DurationVar(&c.latencyDuration, "latency-duration", 5*time.Second, "length of each half-load latency run")
 	flag.IntVar(&c.throughputRounds, "throughput-rounds", 5, "rounds of the throughput runs (direct, nginx, gateway, then both capped)")
 	flag.IntVar(&c.capPercent, "cap-percent", 40, "share of a core the proxies are capped to in the capped runs (cgroup CPU quota; 0: no capped runs)")
