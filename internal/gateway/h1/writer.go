@@ -181,7 +181,7 @@ func (w *responseWriter) commit(final bool) {
 	default:
 		w.chunked = true
 	}
-	if w.reqClose || w.c.s.shutting.Load() || hasToken(h["Connection"], "close") {
+	if w.reqClose || w.c.s.shutting.Load() || httpguts.HeaderValuesContainsToken(h["Connection"], "close") {
 		w.closeAfter = true
 	}
 	bw := w.c.bw
@@ -286,15 +286,4 @@ func writeField(bw *bufio.Writer, name, value string) {
 	}
 	bw.WriteString(value)
 	bw.WriteString("\r\n")
-}
-
-func hasToken(values []string, token string) bool {
-	for _, v := range values {
-		for t := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), token) {
-				return true
-			}
-		}
-	}
-	return false
 }
