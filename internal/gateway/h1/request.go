@@ -23,7 +23,7 @@ func parseRequest(head []byte, tmpl *http.Request, maxBody int64) (*http.Request
 	line, fields, _ := strings.Cut(text, "\r\n")
 	method, rest, ok1 := strings.Cut(line, " ")
 	target, proto, ok2 := strings.Cut(rest, " ")
-	if !ok1 || !ok2 || proto != "HTTP/1.1" || !validToken(method) || method == http.MethodConnect ||
+	if !ok1 || !ok2 || proto != "HTTP/1.1" || !ValidToken(method) || method == http.MethodConnect ||
 		!strings.HasPrefix(target, "/") {
 		return nil, false
 	}
@@ -68,7 +68,7 @@ func parseFields(text string) (http.Header, headFacts, bool) {
 		var field string
 		field, text, _ = strings.Cut(text, "\r\n")
 		name, value, found := strings.Cut(field, ":")
-		if !found || !validToken(name) {
+		if !found || !ValidToken(name) {
 			return nil, f, false // also a folded line, which starts with a space
 		}
 		value = strings.Trim(value, " \t")
@@ -81,7 +81,7 @@ func parseFields(text string) (http.Header, headFacts, bool) {
 			f.host, f.hosts = value, f.hosts+1
 			continue // net/http moves it to Request.Host
 		case "Content-Length":
-			length, ok := parseLength(value)
+			length, ok := ParseContentLength(value)
 			if !ok {
 				return nil, f, false
 			}
@@ -97,30 +97,6 @@ func parseFields(text string) (http.Header, headFacts, bool) {
 		h[name] = values[i : i+1 : i+1]
 	}
 	return h, f, true
-}
-
-func validToken(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if !httpguts.IsTokenRune(rune(s[i])) {
-			return false
-		}
-	}
-	return s != ""
-}
-
-// parseLength reads a Content-Length: digits only, at most 18 of them.
-func parseLength(v string) (int64, bool) {
-	if v == "" || len(v) > 18 {
-		return 0, false
-	}
-	var n int64
-	for i := 0; i < len(v); i++ {
-		if v[i] < '0' || v[i] > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(v[i]-'0')
-	}
-	return n, true
 }
 
 // body reads exactly the request's Content-Length from the connection.

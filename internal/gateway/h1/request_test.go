@@ -89,7 +89,7 @@ func FuzzParseRequestAgreesWithNetHTTP(f *testing.F) {
 			t.Fatalf("loop took %q, http.ReadRequest refused it: %v", head, err)
 		}
 		for name, values := range want.Header {
-			if !validToken(name) {
+			if !ValidToken(name) {
 				t.Fatalf("loop took field name %q, which net/http's server refuses", name)
 			}
 			for _, v := range values {

@@ -5,7 +5,7 @@ import (
 	"bytes"
 	"net/http"
 
-	"golang.org/x/net/http/httpguts"
+	"github.com/aviary-dev/aviary/internal/gateway/h1"
 )
 
 // encodedHeadWriter is a ResponseWriter that takes an answer's header fields already encoded,
@@ -78,7 +78,7 @@ func (a *rawAnswer) parse(head []byte, method string) bool {
 		var field []byte
 		field, rest, _ = bytes.Cut(rest, crlf)
 		name, value, found := bytes.Cut(field, colon)
-		if !found || !validFieldName(name) {
+		if !found || !h1.ValidToken(name) {
 			return false // includes obs-fold lines, which start with a space
 		}
 		value = bytes.Trim(value, " \t")
@@ -87,7 +87,7 @@ func (a *rawAnswer) parse(head []byte, method string) bool {
 		}
 		switch kindOf(name) {
 		case fieldContentLength:
-			n, ok := parseLength(value)
+			n, ok := h1.ParseContentLength(value)
 			if !ok || a.length >= 0 {
 				return false // a second length, even an equal one, is for net/http to judge
 			}
@@ -157,6 +157,10 @@ func kindOf(name []byte) fieldKind {
 		if is("Upgrade") {
 			return fieldHopByHop
 		}
+	case 2, 16, 18, 19:
+		if is("Te") || is("Proxy-Connection") || is("Proxy-Authenticate") || is("Proxy-Authorization") {
+			return fieldHopByHop
+		}
 	case 12:
 		if is("Content-Type") {
 			return fieldContentType
@@ -166,10 +170,6 @@ func kindOf(name []byte) fieldKind {
 			return fieldConnection
 		}
 		if is("Keep-Alive") {
-			return fieldHopByHop
-		}
-	case 2, 16, 18, 19:
-		if isHopByHop(name) {
 			return fieldHopByHop
 		}
 	}
@@ -197,41 +197,19 @@ func namesFields(connection [][]byte) bool {
 	return false
 }
 
-// parseLength reads a Content-Length: digits only, at most 18 of them.
-func parseLength(v []byte) (int64, bool) {
-	if len(v) == 0 || len(v) > 18 {
-		return 0, false
-	}
-	var n int64
-	for _, d := range v {
-		if d < '0' || d > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(d-'0')
-	}
-	return n, true
-}
-
-// encodeFields keeps the fields that are the message's, not the connection's.
+// encodeFields keeps the fields parse forwards, less those the Connection values name.
 func (a *rawAnswer) encodeFields(head []byte, connection [][]byte) {
 	for rest := head; len(rest) > 0; {
 		var field []byte
 		field, rest, _ = bytes.Cut(rest, crlf)
 		name, value, _ := bytes.Cut(field, colon)
-		if isHopByHop(name) || bytes.EqualFold(name, contentLength) || listedIn(connection, name) {
-			continue
-		}
-		a.fields = appendField(a.fields, name, bytes.Trim(value, " \t"))
-	}
-}
-
-func validFieldName(name []byte) bool {
-	for _, b := range name {
-		if !httpguts.IsTokenRune(rune(b)) {
-			return false
+		switch kindOf(name) {
+		case fieldOther, fieldContentType, fieldDate:
+			if !listedIn(connection, name) {
+				a.fields = appendField(a.fields, name, bytes.Trim(value, " \t"))
+			}
 		}
 	}
-	return len(name) > 0
 }
 
 // validFieldValue: no control characters but tab (obs-text, bytes over 0x7f, is allowed).
@@ -242,21 +220,6 @@ func validFieldValue(value []byte) bool {
 		}
 	}
 	return true
-}
-
-// isHopByHop is hopByHop for a name in any case.
-func isHopByHop(name []byte) bool {
-	for _, h := range hopByHopNames {
-		if bytes.EqualFold(name, h) {
-			return true
-		}
-	}
-	return false
-}
-
-var hopByHopNames = [][]byte{
-	[]byte("Connection"), []byte("Proxy-Connection"), []byte("Keep-Alive"), []byte("Proxy-Authenticate"),
-	[]byte("Proxy-Authorization"), []byte("Te"), []byte("Trailer"), []byte("Transfer-Encoding"), []byte("Upgrade"),
 }
 
 func listedIn(connection [][]byte, name []byte) bool {
@@ -280,12 +243,11 @@ func hasToken(value []byte, token string) bool {
 }
 
 var (
-	crlf          = []byte("\r\n")
-	colon         = []byte(":")
-	comma         = []byte(",")
-	http11        = []byte("HTTP/1.1 ")
-	contentLength = []byte("Content-Length")
-	eventStream   = []byte("text/event-stream")
+	crlf        = []byte("\r\n")
+	colon       = []byte(":")
+	comma       = []byte(",")
+	http11      = []byte("HTTP/1.1 ")
+	eventStream = []byte("text/event-stream")
 )
 
 // copyRaw sends a raw answer and its body straight from the endpoint's buffer. It reports
