@@ -34,20 +34,32 @@ func serve(t *testing.T, h http.Handler, cfg ...func(*Config)) (*Server, string)
 		f(&c)
 	}
 	s := New(c)
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ln) }()
+	done := start(s, ln)
 	t.Cleanup(func() {
 		_ = s.Close()
-		select {
-		case err := <-done:
-			if !errors.Is(err, http.ErrServerClosed) {
-				t.Errorf("Serve returned %v, want http.ErrServerClosed", err)
-			}
-		case <-time.After(5 * time.Second):
-			t.Error("Serve did not return after Close")
-		}
+		servingEnded(t, done, "after Close")
 	})
 	return s, ln.Addr().String()
+}
+
+// start runs s.Serve(ln) and returns where its result arrives.
+func start(s *Server, ln net.Listener) <-chan error {
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ln) }()
+	return done
+}
+
+// servingEnded checks that Serve returns http.ErrServerClosed within 5 s; when says after what.
+func servingEnded(t *testing.T, done <-chan error, when string) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("Serve %s returned %v, want http.ErrServerClosed", when, err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Errorf("Serve kept serving %s", when)
+	}
 }
 
 // servedBy answers with the type of ResponseWriter that served the request, which tells the

@@ -2,7 +2,6 @@ package h1
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -124,16 +123,7 @@ func TestShutdownBeforeServeClosesTheSocket(t *testing.T) {
 	if err := s.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ln) }()
-	select {
-	case err := <-done:
-		if !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("Serve after Shutdown: %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Serve after Shutdown kept serving")
-	}
+	servingEnded(t, start(s, ln), "after Shutdown")
 	if c, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
 		_ = c.Close()
 		t.Error("socket still accepts connections")
