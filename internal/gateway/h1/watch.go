@@ -34,14 +34,10 @@ const (
 	watchRunning
 )
 
-func newWatch(conn net.Conn, until *time.Time, gone func()) *watch {
-	w := &watch{conn: conn, until: until, gone: gone, exited: make(chan struct{}, 1)}
-	if sc, ok := conn.(syscall.Conn); ok {
-		if rc, err := sc.SyscallConn(); err == nil {
-			w.rc = rc
-		}
-	}
-	if w.rc != nil {
+// newWatch watches conn through rc, its raw socket (nil: conn has none, and is not watched).
+func newWatch(conn net.Conn, rc syscall.RawConn, until *time.Time, gone func()) *watch {
+	w := &watch{conn: conn, rc: rc, until: until, gone: gone, exited: make(chan struct{}, 1)}
+	if rc != nil {
 		w.timer = time.AfterFunc(time.Hour, w.run)
 		w.timer.Stop()
 	}

@@ -34,6 +34,9 @@ func New(conn net.Conn) *Conn {
 	return c
 }
 
+// RawConn returns the connection's raw socket, nil when it has none.
+func (c *Conn) RawConn() syscall.RawConn { return c.rc }
+
 // Read reads like conn.Read.
 func (c *Conn) Read(p []byte) (int, error) {
 	if c.rc == nil || len(p) == 0 {
