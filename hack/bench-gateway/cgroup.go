@@ -29,12 +29,9 @@ func capCPU(pids []int, percent int) (func() error, error) {
 			return nil, err
 		}
 	}
-	var limit []struct{ file, value string }
-	if root == cgroupV2Root {
-		limit = append(limit, struct{ file, value string }{"cpu.max", fmt.Sprintf("%d %d", quota, capPeriodUs)})
-	} else {
-		limit = append(limit, struct{ file, value string }{"cpu.cfs_period_us", strconv.Itoa(capPeriodUs)},
-			struct{ file, value string }{"cpu.cfs_quota_us", strconv.Itoa(quota)})
+	limit := [][2]string{{"cpu.max", fmt.Sprintf("%d %d", quota, capPeriodUs)}} // file, value
+	if root == cgroupV1Root {
+		limit = [][2]string{{"cpu.cfs_period_us", strconv.Itoa(capPeriodUs)}, {"cpu.cfs_quota_us", strconv.Itoa(quota)}}
 	}
 	undo := func() error {
 		var errs []error
@@ -49,7 +46,7 @@ func capCPU(pids []int, percent int) (func() error, error) {
 		return errors.Join(errs...)
 	}
 	for _, l := range limit {
-		if err := os.WriteFile(filepath.Join(dir, l.file), []byte(l.value), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, l[0]), []byte(l[1]), 0o644); err != nil {
 			return nil, errors.Join(fmt.Errorf("cannot cap CPU: %w", err), undo())
 		}
 	}
