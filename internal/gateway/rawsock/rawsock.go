@@ -17,15 +17,56 @@ import (
 )
 
 // Conn reads and writes conn's socket directly; it falls back to conn's own methods when conn
-// has no socket (a TLS or in-memory connection).
+// has no socket (a TLS or in-memory connection). A Read may run while a Write does, but not
+// while another Read does (nor a Write while another Write does): each direction keeps its call
+// in the Conn, so that a call allocates nothing.
 type Conn struct {
-	conn net.Conn
-	rc   syscall.RawConn
+	conn        net.Conn
+	rc          syscall.RawConn
+	read, write call
+}
+
+// call is one direction's system call with its arguments and results, and the function the
+// poller runs, made once.
+type call struct {
+	trap  uintptr
+	p     []byte
+	n     int
+	errno syscall.Errno
+	try   func(fd uintptr) bool
+}
+
+// attempt makes the system call once the poller says the socket is ready; false asks the poller
+// to wait for readiness (EAGAIN) and to call again.
+func (c *call) attempt(fd uintptr) bool {
+	for {
+		r, _, e := syscall.RawSyscall(c.trap, fd, uintptr(unsafe.Pointer(&c.p[0])), uintptr(len(c.p)))
+		switch e {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		case 0:
+			c.n, c.errno = int(r), 0
+		default:
+			c.n, c.errno = 0, e
+		}
+		return true
+	}
+}
+
+// prepare sets the buffer of the next call; done takes its results and lets go of the buffer.
+func (c *call) prepare(p []byte) func(fd uintptr) bool { c.p = p; return c.try }
+
+func (c *call) done() (int, syscall.Errno) {
+	c.p = nil
+	return c.n, c.errno
 }
 
 // New returns a Conn for conn.
 func New(conn net.Conn) *Conn {
-	c := &Conn{conn: conn}
+	c := &Conn{conn: conn, read: call{trap: syscall.SYS_READ}, write: call{trap: syscall.SYS_WRITE}}
+	c.read.try, c.write.try = c.read.attempt, c.write.attempt
 	if sc, ok := conn.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			c.rc = rc
@@ -42,19 +83,8 @@ func (c *Conn) Read(p []byte) (int, error) {
 	if c.rc == nil || len(p) == 0 {
 		return c.conn.Read(p)
 	}
-	var (
-		n     int
-		errno syscall.Errno
-	)
-	err := c.rc.Read(func(fd uintptr) bool {
-		for {
-			r, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-			n, errno = int(r), e
-			if e != syscall.EINTR {
-				return e != syscall.EAGAIN
-			}
-		}
-	})
+	err := c.rc.Read(c.read.prepare(p))
+	n, errno := c.read.done()
 	switch {
 	case err != nil:
 		return 0, c.opError("read", err)
@@ -72,31 +102,16 @@ func (c *Conn) Write(p []byte) (int, error) {
 		return c.conn.Write(p)
 	}
 	written := 0
-	var errno syscall.Errno
-	for written < len(p) && errno == 0 {
-		err := c.rc.Write(func(fd uintptr) bool {
-			for {
-				rest := p[written:]
-				r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&rest[0])), uintptr(len(rest)))
-				switch e {
-				case syscall.EINTR:
-					continue
-				case syscall.EAGAIN:
-					return false // no room: wait until the socket is writable
-				case 0:
-					written += int(r)
-					return true
-				}
-				errno = e
-				return true
-			}
-		})
-		if err != nil {
+	for written < len(p) {
+		err := c.rc.Write(c.write.prepare(p[written:]))
+		n, errno := c.write.done()
+		written += n
+		switch {
+		case err != nil:
 			return written, c.opError("write", err)
+		case errno != 0:
+			return written, c.opError("write", os.NewSyscallError("write", errno))
 		}
-	}
-	if errno != 0 {
-		return written, c.opError("write", os.NewSyscallError("write", errno))
 	}
 	return written, nil
 }

@@ -105,3 +105,66 @@ func TestConnectionsWithoutASocketUseTheirOwnMethods(t *testing.T) {
 		t.Errorf("through net.Pipe: %q, %v", buf, err)
 	}
 }
+
+func TestReadAndWriteRunAtOnceOnOneConn(t *testing.T) {
+	a, b := pair(t)
+	ra, rb := New(a), New(b)
+	payload := bytes.Repeat([]byte("abcdefgh"), 1<<17) // 1 MiB: more than the socket buffers hold
+	echo := make(chan error, 1)
+	go func() { // b sends everything back as it arrives, reading and writing the same Conn
+		buf := make([]byte, 16<<10)
+		for copied := 0; copied < len(payload); {
+			n, err := rb.Read(buf)
+			if err != nil {
+				echo <- err
+				return
+			}
+			if _, err := rb.Write(buf[:n]); err != nil {
+				echo <- err
+				return
+			}
+			copied += n
+		}
+		echo <- nil
+	}()
+	written := make(chan error, 1)
+	go func() {
+		_, err := ra.Write(payload)
+		written <- err
+	}()
+	got := make([]byte, 0, len(payload))
+	buf := make([]byte, 9000)
+	for len(got) < len(payload) { // a's Read runs while its Write still waits for room
+		n, err := ra.Read(buf)
+		if err != nil {
+			t.Fatalf("read after %d bytes: %v", len(got), err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if err := <-written; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-echo; err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, payload) {
+		t.Fatal("the echo differs from what was sent")
+	}
+}
+
+func TestReadAndWriteAllocateNothing(t *testing.T) {
+	a, b := pair(t)
+	ra, rb := New(a), New(b)
+	msg, buf := []byte("ping"), make([]byte, 16)
+	allocs := testing.AllocsPerRun(200, func() {
+		if _, err := ra.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(rb, buf[:len(msg)]); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("a write and a read allocated %.1f times; want 0", allocs)
+	}
+}
