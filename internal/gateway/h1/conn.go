@@ -29,7 +29,7 @@ type conn struct {
 	remote string
 	br     *bufio.Reader
 	bw     *bufio.Writer
-	tmpl   *http.Request // every request starts as a copy: it carries ctx
+	space  *requestSpace // where requests are read
 	w      responseWriter
 	watch  *watch
 
@@ -46,7 +46,7 @@ func newConn(s *Server, rwc net.Conn) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	c.ctx = context.WithValue(ctx, goneKey{}, gone)
 	c.cancel = func() { cancel(); gone.fire() }
-	c.tmpl = new(http.Request).WithContext(c.ctx)
+	c.space = newRequestSpace(c.ctx)
 	raw := rawsock.New(rwc)
 	c.br = bufio.NewReaderSize(raw, bufferSize)
 	c.bw = bufio.NewWriterSize(raw, bufferSize)
@@ -100,7 +100,7 @@ func (c *conn) next() (*http.Request, error) {
 		return nil, err
 	}
 	head, _ := c.br.Peek(n)
-	r, ok := parseRequest(head[:n-2], c.tmpl, c.s.cfg.MaxBody)
+	r, ok := c.space.parse(head[:n-2], c.s.cfg.MaxBody)
 	if !ok {
 		return nil, errHandOver
 	}
@@ -112,7 +112,7 @@ func (c *conn) next() (*http.Request, error) {
 		c.readDeadline = time.Now().Add(d)
 	}
 	if r.ContentLength > 0 {
-		r.Body = &body{br: c.br, left: r.ContentLength}
+		c.space.withBody(r, c.br)
 		_ = c.rwc.SetReadDeadline(c.readDeadline)
 	}
 	// Without a body nothing reads the connection until the next request, which sets its own

@@ -2,6 +2,7 @@ package h1
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -12,13 +13,29 @@ import (
 	"golang.org/x/net/http/httpguts"
 )
 
-// parseRequest reads a request head (its lines with their CRLFs, the final empty line left
-// out) into a Request copied from tmpl, which carries the connection's context, as
+// requestSpace is where a connection reads its requests, one after the other: each request
+// reuses the previous one's Request, Header map, backing array of values and body reader, so
+// that it allocates only the string of its head and its URL. A handler must therefore not use
+// the Request, its Header or its Body after it returns (net/http's server lets it keep them).
+type requestSpace struct {
+	tmpl   http.Request // carries the connection's context: every request starts as a copy
+	r      http.Request
+	header http.Header
+	values []string
+	body   body
+}
+
+func newRequestSpace(ctx context.Context) *requestSpace {
+	s := &requestSpace{header: make(http.Header)}
+	s.tmpl = *s.tmpl.WithContext(ctx)
+	return s
+}
+
+// parse reads a request head (its lines with their CRLFs, the final empty line left out) as
 // http.ReadRequest and net/http's server would read it. It returns false for anything the loop
 // does not serve itself (see the package comment): net/http then gets the request whole. Names
-// and values are substrings of one string of the head, so a request costs a handful of
-// allocations, not a few per field.
-func parseRequest(head []byte, tmpl *http.Request, maxBody int64) (*http.Request, bool) {
+// and values are substrings of one string of the head.
+func (s *requestSpace) parse(head []byte, maxBody int64) (*http.Request, bool) {
 	text := string(head)
 	line, fields, _ := strings.Cut(text, "\r\n")
 	method, rest, ok1 := strings.Cut(line, " ")
@@ -31,7 +48,9 @@ func parseRequest(head []byte, tmpl *http.Request, maxBody int64) (*http.Request
 	if err != nil {
 		return nil, false
 	}
-	h, f, ok := parseFields(fields)
+	h := s.header
+	clear(h)
+	f, ok := s.parseFields(fields)
 	if !ok || f.hosts != 1 || !httpguts.ValidHostHeader(f.host) || f.lengths > 1 || f.length > maxBody {
 		return nil, false
 	}
@@ -39,13 +58,19 @@ func parseRequest(head []byte, tmpl *http.Request, maxBody int64) (*http.Request
 	if p := h["Pragma"]; len(p) > 0 && p[0] == "no-cache" && h["Cache-Control"] == nil {
 		h["Cache-Control"] = []string{"no-cache"}
 	}
-	r := new(http.Request)
-	*r = *tmpl
+	r := &s.r
+	*r = s.tmpl
 	r.Method, r.URL, r.RequestURI, r.Host, r.Header = method, u, target, f.host, h
 	r.Proto, r.ProtoMajor, r.ProtoMinor = proto, 1, 1
 	r.Close = httpguts.HeaderValuesContainsToken(h["Connection"], "close")
 	r.ContentLength, r.Body = f.length, http.NoBody
 	return r, true
+}
+
+// withBody gives r a body reading its Content-Length from br.
+func (s *requestSpace) withBody(r *http.Request, br *bufio.Reader) {
+	s.body = body{br: br, left: r.ContentLength}
+	r.Body = &s.body
 }
 
 // headFacts is what parseFields learns on the way that the request needs.
@@ -58,22 +83,27 @@ type headFacts struct {
 
 // parseFields reads the header fields; false for a field net/http's server would refuse, for
 // obsolete line folding, and for Upgrade, Expect and Transfer-Encoding, which the loop leaves
-// to net/http.
-func parseFields(text string) (http.Header, headFacts, bool) {
+// to net/http. The fields go into s.header, which must be empty.
+func (s *requestSpace) parseFields(text string) (headFacts, bool) {
 	n := strings.Count(text, "\r\n")
-	h := make(http.Header, n)
-	values := make([]string, n) // one backing array; each name gets a capped slice of it
+	clear(s.values) // lets go of the previous head
+	if cap(s.values) < n {
+		s.values = make([]string, n)
+	}
+	// One backing array; each name gets a slice of it capped to its length, so that appending
+	// to one never writes into the next.
+	values, h := s.values[:n], s.header
 	var f headFacts
 	for i := 0; text != ""; i++ {
 		var field string
 		field, text, _ = strings.Cut(text, "\r\n")
 		name, value, found := strings.Cut(field, ":")
 		if !found || !ValidToken(name) {
-			return nil, f, false // also a folded line, which starts with a space
+			return f, false // also a folded line, which starts with a space
 		}
 		value = strings.Trim(value, " \t")
 		if !httpguts.ValidHeaderFieldValue(value) {
-			return nil, f, false
+			return f, false
 		}
 		name = textproto.CanonicalMIMEHeaderKey(name)
 		switch name {
@@ -83,11 +113,11 @@ func parseFields(text string) (http.Header, headFacts, bool) {
 		case "Content-Length":
 			length, ok := ParseContentLength(value)
 			if !ok {
-				return nil, f, false
+				return f, false
 			}
 			f.length, f.lengths = length, f.lengths+1
 		case "Upgrade", "Expect", "Transfer-Encoding":
-			return nil, f, false
+			return f, false
 		}
 		if old := h[name]; old != nil {
 			h[name] = append(old, value)
@@ -96,7 +126,7 @@ func parseFields(text string) (http.Header, headFacts, bool) {
 		values[i] = value
 		h[name] = values[i : i+1 : i+1]
 	}
-	return h, f, true
+	return f, true
 }
 
 // body reads exactly the request's Content-Length from the connection.

@@ -11,16 +11,22 @@ import (
 	"testing"
 )
 
-var testTemplate = new(http.Request).WithContext(context.Background())
+// parseRequest parses head in a space of its own.
+func parseRequest(head []byte, maxBody int64) (*http.Request, bool) {
+	return newRequestSpace(context.Background()).parse(head, maxBody)
+}
+
+type ctxKey struct{}
 
 func TestParseRequest(t *testing.T) {
-	r, ok := parseRequest([]byte("POST /a/b?x=1&y=2 HTTP/1.1\r\nHost: Shop.Example:8080\r\nuser-agent: t\r\nX-Multi: 1\r\nX-Multi:  2 \r\nContent-Length: 3\r\nPragma: no-cache\r\nConnection: keep-alive, close\r\n"), testTemplate, 100)
+	ctx := context.WithValue(context.Background(), ctxKey{}, "conn")
+	r, ok := newRequestSpace(ctx).parse([]byte("POST /a/b?x=1&y=2 HTTP/1.1\r\nHost: Shop.Example:8080\r\nuser-agent: t\r\nX-Multi: 1\r\nX-Multi:  2 \r\nContent-Length: 3\r\nPragma: no-cache\r\nConnection: keep-alive, close\r\n"), 100)
 	if !ok {
 		t.Fatal("a plain request was refused")
 	}
 	want := http.Header{"User-Agent": {"t"}, "X-Multi": {"1", "2"}, "Content-Length": {"3"}, "Pragma": {"no-cache"}, "Cache-Control": {"no-cache"}, "Connection": {"keep-alive, close"}}
 	if r.Method != http.MethodPost || r.URL.Path != "/a/b" || r.URL.RawQuery != "x=1&y=2" || r.RequestURI != "/a/b?x=1&y=2" ||
-		r.Host != "Shop.Example:8080" || r.ContentLength != 3 || !r.Close || r.Context() != testTemplate.Context() ||
+		r.Host != "Shop.Example:8080" || r.ContentLength != 3 || !r.Close || r.Context() != ctx ||
 		!reflect.DeepEqual(r.Header, want) {
 		t.Errorf("parsed %s %v %q host %q length %d close %v header %v", r.Method, r.URL, r.RequestURI, r.Host, r.ContentLength, r.Close, r.Header)
 	}
@@ -45,9 +51,47 @@ func TestParseRequest(t *testing.T) {
 		"extra space":        "GET /  HTTP/1.1\r\nHost: x\r\n",
 	}
 	for name, head := range refused {
-		if _, ok := parseRequest([]byte(head), testTemplate, 100); ok {
+		if _, ok := parseRequest([]byte(head), 100); ok {
 			t.Errorf("%s: taken by the loop, want it handed over", name)
 		}
+	}
+}
+
+func TestRequestsOfAConnectionShareNothingButStorage(t *testing.T) {
+	s := newRequestSpace(context.Background())
+	first, ok := s.parse([]byte("POST /first?a=1 HTTP/1.1\r\nHost: one\r\nX-A: 1\r\nX-A: 2\r\nX-B: b\r\nContent-Length: 4\r\nConnection: close\r\n"), 100)
+	if !ok {
+		t.Fatal("first request refused")
+	}
+	kept := first.Header["X-A"] // a handler may keep values (strings) past its request
+	first.Header.Add("X-Added", "by the handler")
+	second, ok := s.parse([]byte("GET /second HTTP/1.1\r\nHost: two\r\nX-C: c\r\n"), 100)
+	if !ok {
+		t.Fatal("second request refused")
+	}
+	if want := (http.Header{"X-C": {"c"}}); !reflect.DeepEqual(second.Header, want) {
+		t.Errorf("second request's header %v, want %v: fields of the first one leaked", second.Header, want)
+	}
+	if second.Method != http.MethodGet || second.URL.Path != "/second" || second.URL.RawQuery != "" ||
+		second.Host != "two" || second.ContentLength != 0 || second.Close || second.Body != http.NoBody {
+		t.Errorf("second request %s %v host %q length %d close %v body %v", second.Method, second.URL, second.Host,
+			second.ContentLength, second.Close, second.Body)
+	}
+	if !reflect.DeepEqual(kept, []string{"1", "2"}) {
+		t.Errorf("values kept from the first request became %q", kept)
+	}
+}
+
+func TestParsingARequestAllocatesOnlyItsHeadAndURL(t *testing.T) {
+	s := newRequestSpace(context.Background())
+	head := []byte("GET /items?page=2 HTTP/1.1\r\nHost: shop.example\r\nUser-Agent: curl/8\r\nAccept: */*\r\nCookie: user=42\r\n")
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, ok := s.parse(head, 100); !ok {
+			t.Fatal("refused")
+		}
+	})
+	if allocs > 2 {
+		t.Errorf("a request allocated %.1f times; want at most 2 (the head's string and the URL)", allocs)
 	}
 }
 
@@ -66,7 +110,8 @@ func TestBodyReadsExactlyItsLength(t *testing.T) {
 }
 
 // FuzzParseRequestAgreesWithNetHTTP: every head the loop takes, http.ReadRequest takes too and
-// reads the same way, and net/http's server would not refuse it.
+// reads the same way, and net/http's server would not refuse it; one space serves every input,
+// so that what one request leaves behind would show in the next.
 func FuzzParseRequestAgreesWithNetHTTP(f *testing.F) {
 	for _, seed := range []string{
 		"GET / HTTP/1.1\r\nHost: x\r\n",
@@ -76,11 +121,12 @@ func FuzzParseRequestAgreesWithNetHTTP(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
+	space := newRequestSpace(context.Background()) // shared, as by the requests of one connection
 	f.Fuzz(func(t *testing.T, head string) {
 		if !strings.HasSuffix(head, "\r\n") || strings.Contains(head, "\r\n\r\n") {
 			return // not a head as the loop cuts it
 		}
-		r, ok := parseRequest([]byte(head), testTemplate, 1<<20)
+		r, ok := space.parse([]byte(head), 1<<20)
 		if !ok {
 			return
 		}

@@ -25,7 +25,9 @@ import (
 
 // Config is what a Server needs.
 type Config struct {
-	// Handler serves every request the loop accepts.
+	// Handler serves every request the loop accepts. The Request, its Header and its Body are
+	// the connection's and are reused for its next request: a handler must not use them after
+	// it returns.
 	Handler http.Handler
 	// Fallback serves the connections handed over; its Handler should be the same.
 	Fallback *http.Server
