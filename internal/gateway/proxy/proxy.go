@@ -139,15 +139,16 @@ func (s *socketHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	applyHeaders(r.Header, b.RequestHeaders)
-	t := &target{entry: e, backend: b, addr: addr, host: r.Host}
+	t := target{entry: e, backend: b, addr: addr, host: r.Host}
 	if rw := rule.Rewrite; rw != nil && rw.Hostname != "" {
 		t.host = rw.Hostname
 	}
 	if direct(r) {
-		s.h.forwardDirect(w, r, t, rule.Timeout)
+		s.h.forwardDirect(w, r, &t, rule.Timeout)
 		return
 	}
-	ctx := context.WithValue(r.Context(), targetKey{}, t)
+	inCtx := t // only the reverse proxy's path needs the target on the heap
+	ctx := context.WithValue(r.Context(), targetKey{}, &inCtx)
 	if rule.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, rule.Timeout)
