@@ -79,7 +79,7 @@ type answerHead struct {
 	raw  *rawAnswer
 }
 
-// exchange writes the request and reads the answer's head, retrying once on a fresh connection
+// exchange writes the request and reads the answer's head, retrying once on a new connection
 // when a reused one turns out to have been closed by the endpoint before it answered anything.
 // The connection comes back watching the client (upConn.watch); the caller unwatches it.
 func (h *Handler) exchange(r *http.Request, t *target, deadline time.Time, raw bool) (answerHead, *upConn, error) {
@@ -90,7 +90,13 @@ func (h *Handler) exchange(r *http.Request, t *target, deadline time.Time, raw b
 		defer cancel()
 	}
 	for attempt := 0; ; attempt++ {
-		c, err := h.up.get(dialCtx, t.addr)
+		var c *upConn
+		var err error
+		if attempt == 0 {
+			c, err = h.up.get(dialCtx, t.addr)
+		} else {
+			c, err = h.up.dial(dialCtx, t.addr) // the pool may hold more the endpoint has closed
+		}
 		if err != nil {
 			return answerHead{}, nil, err
 		}

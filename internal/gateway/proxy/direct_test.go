@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -165,6 +166,94 @@ func testClosedIdleConnectionIsRetriedOnlyWhenSafe(t *testing.T, serve serving) 
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusBadGateway {
 		t.Errorf("POST on a closed connection: %d, want 502 (not replayed)", resp.StatusCode)
+	}
+}
+
+func TestIdleConnectionClosedByTheEndpointIsNotUsed(t *testing.T) {
+	onBothServers(t, testIdleConnectionClosedByTheEndpointIsNotUsed)
+}
+
+func testIdleConnectionClosedByTheEndpointIsNotUsed(t *testing.T, serve serving) {
+	addr, served := oneShotBackend(t)
+	// Every reuse checked; by default only that of connections idle for a second.
+	_, url := gatewayWith(t, serve, func(h *Handler) { h.up.checkAfter = 0 }, prefix("/", rule("r", backend("a", 1, addr))))
+	if resp, body := get(t, url+"/"); resp.StatusCode != http.StatusOK || body != "ok" {
+		t.Fatalf("first GET: %d %q", resp.StatusCode, body)
+	}
+	time.Sleep(20 * time.Millisecond) // lets the backend's close arrive
+	// Not replayable, so it would get 502 if it were sent on the closed connection.
+	resp, err := http.Post(url+"/", "text/plain", strings.NewReader("pay"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || served.Load() != 2 {
+		t.Errorf("POST after the endpoint closed the idle connection: %d, backend served %d; want 200 on a new connection",
+			resp.StatusCode, served.Load())
+	}
+}
+
+func TestRetryAfterAClosedConnectionUsesANewOne(t *testing.T) {
+	onBothServers(t, testRetryAfterAClosedConnectionUsesANewOne)
+}
+
+// The endpoint closes every connection after one answer, and the pool holds two of them: the
+// retry must not take the second from the pool.
+func testRetryAfterAClosedConnectionUsesANewOne(t *testing.T, serve serving) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	var served atomic.Int32
+	bothIn := make(chan struct{})
+	var arrived atomic.Int32
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				if _, err := http.ReadRequest(bufio.NewReader(conn)); err != nil {
+					return
+				}
+				if arrived.Add(1) == 2 {
+					close(bothIn)
+				}
+				select { // the first two answer together, so that both connections are in use
+				case <-bothIn:
+				case <-time.After(5 * time.Second):
+				}
+				served.Add(1)
+				_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			}()
+		}
+	}()
+	// The retry is what is tested here, not the check before reuse.
+	_, url := gatewayWith(t, serve, func(h *Handler) { h.up.checkAfter = time.Hour }, prefix("/", rule("r", backend("a", 1, ln.Addr().String()))))
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			resp, err := http.Get(url + "/")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			_ = resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("GET: %d", resp.StatusCode)
+			}
+		})
+	}
+	wg.Wait()
+	time.Sleep(20 * time.Millisecond) // lets the backend's closes arrive
+	if resp, body := get(t, url+"/"); resp.StatusCode != http.StatusOK || body != "ok" {
+		t.Errorf("GET with two closed connections in the pool: %d %q, want a retry on a new connection", resp.StatusCode, body)
+	}
+	if n := served.Load(); n != 3 {
+		t.Errorf("backend served %d requests, want 3", n)
 	}
 }
 

@@ -75,7 +75,13 @@ func gateway(t *testing.T, entries ...*route.Entry) (*Handler, string) {
 }
 
 func gatewayOn(t *testing.T, serve serving, entries ...*route.Entry) (*Handler, string) {
+	return gatewayWith(t, serve, func(*Handler) {}, entries...)
+}
+
+// gatewayWith is gatewayOn with the handler adjusted by set before it serves anything.
+func gatewayWith(t *testing.T, serve serving, set func(*Handler), entries ...*route.Entry) (*Handler, string) {
 	h := New(logr.Discard(), DefaultOptions())
+	set(h)
 	h.Store(table(entries...))
 	return h, serve(t, h.ForSocket(sock))
 }

@@ -16,9 +16,10 @@ import (
 // connection a reading and a writing goroutine of its own and hands each request between them,
 // which cost more CPU per proxied request than everything else the gateway does.
 type upstream struct {
-	dialer   net.Dialer
-	maxIdle  int           // idle connections kept per endpoint
-	idleTime time.Duration // an idle connection older than this is closed, not reused
+	dialer     net.Dialer
+	maxIdle    int           // idle connections kept per endpoint
+	idleTime   time.Duration // an idle connection older than this is closed, not reused
+	checkAfter time.Duration // an idle connection older than this is checked before reuse
 
 	mu   sync.Mutex
 	idle map[string][]*upConn // per endpoint address, most recently used last
@@ -28,6 +29,7 @@ type upstream struct {
 // upConn is one connection to an endpoint with its buffers.
 type upConn struct {
 	net.Conn
+	sock      *rawsock.Conn
 	addr      string
 	br        *bufio.Reader
 	bw        *bufio.Writer
@@ -72,19 +74,29 @@ func (c *upConn) unwatch() bool {
 
 func newUpstream(dialTimeout time.Duration) *upstream {
 	return &upstream{
-		dialer:   net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second},
-		maxIdle:  512,
-		idleTime: 90 * time.Second,
-		idle:     map[string][]*upConn{},
+		dialer:     net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second},
+		maxIdle:    512,
+		idleTime:   90 * time.Second,
+		checkAfter: time.Second,
+		idle:       map[string][]*upConn{},
 	}
 }
 
-// get returns an idle connection to addr, or dials a new one.
+// get returns an idle connection to addr, or dials a new one. Servers close keep-alive
+// connections idle for longer than a timeout of their own (Node's 5 s, nginx's 75 s), and a
+// request sent on one of those fails: a connection idle for over checkAfter is reused only
+// while nothing has arrived on it (a shorter wait is not worth the system call under load).
 func (u *upstream) get(ctx context.Context, addr string) (*upConn, error) {
-	if c := u.takeIdle(addr); c != nil {
-		return c, nil
+	for {
+		c := u.takeIdle(addr)
+		if c == nil {
+			return u.dial(ctx, addr)
+		}
+		if time.Since(c.idleSince) < u.checkAfter || c.sock.Quiet() {
+			return c, nil
+		}
+		_ = c.Close() // closed by the endpoint, or it spoke out of turn
 	}
-	return u.dial(ctx, addr)
 }
 
 func (u *upstream) dial(ctx context.Context, addr string) (*upConn, error) {
@@ -95,6 +107,7 @@ func (u *upstream) dial(ctx context.Context, addr string) (*upConn, error) {
 	raw := rawsock.New(conn)
 	c := &upConn{
 		Conn: conn,
+		sock: raw,
 		addr: addr,
 		br:   bufio.NewReaderSize(raw, 8<<10),
 		bw:   bufio.NewWriterSize(raw, 8<<10),

@@ -9,6 +9,7 @@
 package rawsock
 
 import (
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -77,6 +78,23 @@ func New(conn net.Conn) *Conn {
 
 // RawConn returns the connection's raw socket, nil when it has none.
 func (c *Conn) RawConn() syscall.RawConn { return c.rc }
+
+// Quiet reports whether nothing at all has arrived on the socket — neither data nor its end
+// nor a reset — without waiting and without reading: a kept-alive connection whose peer may have
+// closed it while it sat idle is fit for another request only then. A connection without a
+// socket is taken as quiet.
+func (c *Conn) Quiet() bool {
+	if c.rc == nil {
+		return true
+	}
+	quiet := false
+	err := c.rc.Control(func(fd uintptr) {
+		var b [1]byte
+		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		quiet = errors.Is(err, syscall.EAGAIN)
+	})
+	return err == nil && quiet
+}
 
 // Read reads like conn.Read.
 func (c *Conn) Read(p []byte) (int, error) {

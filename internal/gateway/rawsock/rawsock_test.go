@@ -168,3 +168,34 @@ func TestReadAndWriteAllocateNothing(t *testing.T) {
 		t.Errorf("a write and a read allocated %.1f times; want 0", allocs)
 	}
 }
+
+func TestQuietUntilDataOrTheEndArrives(t *testing.T) {
+	a, b := pair(t)
+	ra := New(a)
+	if !ra.Quiet() {
+		t.Fatal("a connection nothing was sent on is not quiet")
+	}
+	if _, err := b.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return !ra.Quiet() }, "data sent by the peer")
+	buf := make([]byte, 1)
+	if _, err := ra.Read(buf); err != nil || buf[0] != 'x' {
+		t.Fatalf("Quiet consumed the data: read %q, %v", buf, err)
+	}
+	if !ra.Quiet() {
+		t.Fatal("not quiet after the data was read")
+	}
+	_ = b.Close()
+	waitFor(t, func() bool { return !ra.Quiet() }, "the peer closing")
+}
+
+// waitFor polls cond for up to 5 s: loopback delivery is quick but not synchronous.
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not seen: %s", what)
+		}
+	}
+}
