@@ -134,12 +134,14 @@ func benchRoute(stable, canary int32) *gwv1.HTTPRoute {
 }
 
 type changeResult struct {
-	applied          time.Duration
+	applied          time.Duration // from sending the update to the first canary answer
+	accepted         time.Duration // of which the API server took this to accept the update
 	requests, failed int64
 }
 
 // weightChange moves all weight from stable to canary while load runs, and measures the time
-// from sending the update to the API server until the first answer from the canary.
+// from sending the update to the API server until the first answer from the canary, and how
+// much of it the update call itself took.
 func (cl *cluster) weightChange(ctx context.Context, url string, rps float64) (changeResult, error) {
 	var res changeResult
 	var requests, failed atomic.Int64
@@ -187,6 +189,7 @@ func (cl *cluster) weightChange(ctx context.Context, url string, rps float64) (c
 	if err := cl.c.Update(ctx, route); err != nil {
 		return res, err
 	}
+	res.accepted = time.Since(sent)
 	for time.Since(sent) < 10*time.Second {
 		if be, ok := hit(); ok && be == "canary" {
 			res.applied = time.Since(sent)

@@ -10,8 +10,8 @@ import (
 
 // halfLoad is the latency at half the gateway's maximum: rounds of paced wrk runs (pacedWrk),
 // through the gateway and directly in turn, so both see the same machine. The figure is the
-// median over the rounds of the p99 difference: on a 2-core VM where wrk and the backend share
-// a core, one round's difference swings by a millisecond either way. nginx runs the same rounds
+// median over the rounds of the p99 difference: on a 2-core VM one round's difference swings
+// by a millisecond either way. nginx runs the same rounds
 // as a reference for what any proxy hop adds on this machine.
 type halfLoad struct {
 	target   float64

@@ -49,12 +49,7 @@ func main() {
 	flag.IntVar(&c.throughputRounds, "throughput-rounds", 5, "rounds of the throughput runs (direct, nginx, gateway, then both capped)")
 	flag.IntVar(&c.capPercent, "cap-percent", 40, "share of a core the proxies are capped to in the capped runs (cgroup CPU quota; 0: no capped runs)")
 	flag.StringVar(&c.out, "out", "", "write the markdown report here as well as to stdout")
-	backend := flag.String("backend", "", "internal: serve the demo backend on this address")
 	flag.Parse()
-	if *backend != "" {
-		serveBackend(*backend)
-		return
-	}
 	report, err := run(c)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench-gateway:", err)
@@ -69,24 +64,6 @@ func main() {
 	}
 }
 
-// serveBackend is the demo pod: a keep-alive HTTP server answering a small fixed body, and its
-// name in a header so the weight-change probe can tell versions apart.
-func serveBackend(addr string) {
-	body := []byte(strings.Repeat("x", 256))
-	name := os.Getenv("BACKEND_NAME")
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.Header().Set("X-Backend", name)
-		w.Header().Set("Content-Type", "text/plain")
-		_, _ = w.Write(body)
-	})
-	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	if err := srv.ListenAndServe(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-}
-
 func run(c config) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
@@ -98,14 +75,9 @@ func run(c config) (string, error) {
 	var procs procList
 	defer procs.stopAll()
 
-	self, _ := os.Executable()
 	stableAddr, canaryAddr := "127.0.0.1:"+freePort(), "127.0.0.1:"+freePort()
-	for name, addr := range map[string]string{"stable": stableAddr, "canary": canaryAddr} {
-		p, err := start(ctx, procs.add, c.loadCPU, []string{"BACKEND_NAME=" + name, "GOMAXPROCS=1"}, filepath.Join(tmp, name+".log"), self, "-backend", addr)
-		if err != nil {
-			return "", err
-		}
-		_ = p
+	if err := startBackends(ctx, procs.add, c.loadCPU, tmp, map[string]string{"stable": stableAddr, "canary": canaryAddr}); err != nil {
+		return "", err
 	}
 	cl, err := newCluster(ctx, tmp)
 	if err != nil {
@@ -163,13 +135,15 @@ func render(c config, rounds []throughputRound, capNote string, half halfLoad, c
 	var b strings.Builder
 	host, _ := os.Hostname()
 	fmt.Fprintf(&b, "Measured %s on %s (%d CPUs, %s), Go %s. Proxy under test pinned to CPU %s with one worker "+
-		"(GOMAXPROCS=1 / worker_processes 1); wrk (-t1 -c%d, %s) and the backend pinned to CPU %s.\n\n",
+		"(GOMAXPROCS=1 / worker_processes 1); wrk (-t1 -c%d, %s) and the backend (one nginx worker answering 256 bytes) "+
+		"pinned to CPU %s.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), host, runtime.NumCPU(), cpuModel(), runtime.Version(), c.proxyCPU, c.connections, c.duration, c.loadCPU)
 	renderThroughput(&b, c, rounds, capNote)
 	half.render(&b)
 	fmt.Fprintf(&b, "Weight change (HTTPRoute stable 100 → canary 100, update through the API server, under %.0f requests/s of load): "+
-		"**applied %s** after the update call returned (goal < 50 ms); %d requests during the change, **%d failed**.\n",
-		half.target/2, change.applied.Round(100*time.Microsecond), change.requests, change.failed)
+		"**applied %s** after the update was sent, of which the API server took %s to accept it (goal < 50 ms); "+
+		"%d requests during the change, **%d failed**.\n",
+		half.target/2, change.applied.Round(100*time.Microsecond), change.accepted.Round(100*time.Microsecond), change.requests, change.failed)
 	return b.String()
 }
 

@@ -18,9 +18,8 @@ type throughputRound struct {
 
 func (r throughputRound) rpsRatio() float64 { return r.gateway.rps / r.nginx.rps }
 
-// cpuRatio compares requests per CPU-second of the proxy: neither proxy saturates its core
-// here (wrk and the backend share the other core and are the limit), so this is the fair
-// per-core figure of the uncapped runs.
+// cpuRatio compares requests per CPU-second of the proxy: the per-core figure even in a round
+// where a proxy did not get all of its core (the VM's other tenants, wrk falling behind).
 func (r throughputRound) cpuRatio() float64 {
 	return (float64(r.gateway.requests) / r.gateway.cpuSeconds) / (float64(r.nginx.requests) / r.nginx.cpuSeconds)
 }
