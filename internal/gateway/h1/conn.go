@@ -51,7 +51,7 @@ func newConn(s *Server, rwc net.Conn) *conn {
 	c.br = bufio.NewReaderSize(raw, bufferSize)
 	c.bw = bufio.NewWriterSize(raw, bufferSize)
 	c.w.c = c
-	c.watch = newWatch(rwc, raw.RawConn(), &c.readDeadline, c.cancel)
+	c.watch = newWatch(rwc, raw, &c.readDeadline, c.cancel)
 	return c
 }
 

@@ -5,8 +5,9 @@ import (
 	"net"
 	"os"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"github.com/aviary-dev/aviary/internal/gateway/rawsock"
 )
 
 // watchDelay is how long a request runs before the loop starts watching for its client to
@@ -15,10 +16,10 @@ import (
 const watchDelay = time.Second
 
 // watch ends a connection's context when its client closes the connection while a request is
-// in flight: the backend request then stops too. It peeks at the socket (MSG_PEEK), so a
+// in flight: the backend request then stops too. It peeks at the socket (PeerEnded), so a
 // pipelined request that arrives meanwhile stays in place for the loop to read.
 type watch struct {
-	rc     syscall.RawConn // nil when the connection has no socket to peek at
+	raw    *rawsock.Conn // nil when the connection has no socket to peek at
 	conn   net.Conn
 	until  *time.Time // the read deadline of the request being served
 	gone   func()
@@ -34,10 +35,11 @@ const (
 	watchRunning
 )
 
-// newWatch watches conn through rc, its raw socket (nil: conn has none, and is not watched).
-func newWatch(conn net.Conn, rc syscall.RawConn, until *time.Time, gone func()) *watch {
-	w := &watch{conn: conn, rc: rc, until: until, gone: gone, exited: make(chan struct{}, 1)}
-	if rc != nil {
+// newWatch watches conn through raw, its raw socket (conn is not watched when it has none).
+func newWatch(conn net.Conn, raw *rawsock.Conn, until *time.Time, gone func()) *watch {
+	w := &watch{conn: conn, until: until, gone: gone, exited: make(chan struct{}, 1)}
+	if raw.Socket() {
+		w.raw = raw
 		w.timer = time.AfterFunc(time.Hour, w.run)
 		w.timer.Stop()
 	}
@@ -46,7 +48,7 @@ func newWatch(conn net.Conn, rc syscall.RawConn, until *time.Time, gone func()) 
 
 // arm starts the delay for the request about to be served.
 func (w *watch) arm() {
-	if w.rc == nil {
+	if w.raw == nil {
 		return
 	}
 	w.ending.Store(false)
@@ -57,7 +59,7 @@ func (w *watch) arm() {
 // disarm ends the watch of the request just served; it returns once no watch is running, and
 // reports whether one ran (it leaves the connection's read deadline in the past).
 func (w *watch) disarm() (ran bool) {
-	if w.rc == nil {
+	if w.raw == nil {
 		return false
 	}
 	w.timer.Stop()
@@ -82,16 +84,7 @@ func (w *watch) run() {
 	if w.ending.Load() {
 		return // disarm's deadline may have come before the line above and been undone by it
 	}
-	var b [1]byte
-	left := false
-	err := w.rc.Read(func(fd uintptr) bool {
-		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		if errors.Is(err, syscall.EAGAIN) {
-			return false // nothing yet: wait until the socket is readable
-		}
-		left = err != nil || n == 0 // a reset, or end of stream
-		return true
-	})
+	left, err := w.raw.PeerEnded()
 	if left && err == nil {
 		w.gone()
 		return

@@ -76,24 +76,50 @@ func New(conn net.Conn) *Conn {
 	return c
 }
 
-// RawConn returns the connection's raw socket, nil when it has none.
-func (c *Conn) RawConn() syscall.RawConn { return c.rc }
+// Socket reports whether the Conn has a socket of its own to read (Quiet and PeerEnded need one).
+func (c *Conn) Socket() bool { return c.rc != nil }
 
-// Quiet reports whether nothing at all has arrived on the socket — neither data nor its end
-// nor a reset — without waiting and without reading: a kept-alive connection whose peer may have
-// closed it while it sat idle is fit for another request only then. A connection without a
-// socket is taken as quiet.
+// peek looks at the socket without taking anything from it and without waiting: arrived is
+// false while nothing has (neither data nor its end nor a reset); ended says the peer ended
+// the stream or reset it.
+func peek(fd uintptr) (arrived, ended bool) {
+	var b [1]byte
+	n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	if errors.Is(err, syscall.EAGAIN) {
+		return false, false
+	}
+	return true, err != nil || n == 0
+}
+
+// Quiet reports whether nothing at all has arrived on the socket, without waiting and without
+// reading: a kept-alive connection whose peer may have closed it while it sat idle is fit for
+// another request only then. A connection without a socket is taken as quiet.
 func (c *Conn) Quiet() bool {
 	if c.rc == nil {
 		return true
 	}
-	quiet := false
-	err := c.rc.Control(func(fd uintptr) {
-		var b [1]byte
-		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		quiet = errors.Is(err, syscall.EAGAIN)
+	arrived := true
+	err := c.rc.Control(func(fd uintptr) { arrived, _ = peek(fd) })
+	return err == nil && !arrived
+}
+
+// PeerEnded waits until something arrives on the socket or its read deadline passes, and
+// reports whether the peer ended the stream or reset it; data that arrives stays in place for
+// the next Read. It needs a socket (Socket).
+func (c *Conn) PeerEnded() (bool, error) {
+	if c.rc == nil {
+		return false, c.opError("read", errors.ErrUnsupported)
+	}
+	ended := false
+	err := c.rc.Read(func(fd uintptr) bool {
+		var arrived bool
+		arrived, ended = peek(fd)
+		return arrived // nothing yet: the poller waits until the socket is readable
 	})
-	return err == nil && quiet
+	if err != nil {
+		return false, c.opError("read", err)
+	}
+	return ended, nil
 }
 
 // Read reads like conn.Read.

@@ -199,3 +199,27 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 		}
 	}
 }
+
+func TestPeerEndedWaitsAndLeavesDataInPlace(t *testing.T) {
+	a, b := pair(t)
+	ra := New(a)
+	_ = a.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if _, err := ra.PeerEnded(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("nothing sent: %v, want the deadline", err)
+	}
+	_ = a.SetReadDeadline(time.Time{})
+	if _, err := b.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if ended, err := ra.PeerEnded(); ended || err != nil {
+		t.Fatalf("data sent: ended %v, %v; want data, not the end", ended, err)
+	}
+	buf := make([]byte, 1)
+	if _, err := ra.Read(buf); err != nil || buf[0] != 'x' {
+		t.Fatalf("PeerEnded consumed the data: read %q, %v", buf, err)
+	}
+	_ = b.Close()
+	if ended, err := ra.PeerEnded(); !ended || err != nil {
+		t.Fatalf("peer closed: ended %v, %v; want the end", ended, err)
+	}
+}
