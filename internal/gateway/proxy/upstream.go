@@ -88,11 +88,11 @@ func newUpstream(dialTimeout time.Duration) *upstream {
 // while nothing has arrived on it (a shorter wait is not worth the system call under load).
 func (u *upstream) get(ctx context.Context, addr string) (*upConn, error) {
 	for {
-		c := u.takeIdle(addr)
+		c, idle := u.takeIdle(addr)
 		if c == nil {
 			return u.dial(ctx, addr)
 		}
-		if time.Since(c.idleSince) < u.checkAfter || c.sock.Quiet() {
+		if idle < u.checkAfter || c.sock.Quiet() {
 			return c, nil
 		}
 		_ = c.Close() // closed by the endpoint, or it spoke out of turn
@@ -116,7 +116,9 @@ func (u *upstream) dial(ctx context.Context, addr string) (*upConn, error) {
 	return c, nil
 }
 
-func (u *upstream) takeIdle(addr string) *upConn {
+// takeIdle returns the most recently used idle connection to addr that has not expired, and
+// how long it was idle; nil when there is none.
+func (u *upstream) takeIdle(addr string) (*upConn, time.Duration) {
 	now := time.Now()
 	var expired []*upConn
 	defer func() {
@@ -131,15 +133,15 @@ func (u *upstream) takeIdle(addr string) *upConn {
 		c := list[len(list)-1]
 		list[len(list)-1] = nil
 		list = list[:len(list)-1]
-		if now.Sub(c.idleSince) < u.idleTime {
+		if idle := now.Sub(c.idleSince); idle < u.idleTime {
 			u.idle[addr] = list
 			c.reused = true
-			return c
+			return c, idle
 		}
 		expired = append(expired, c)
 	}
 	delete(u.idle, addr)
-	return nil
+	return nil, 0
 }
 
 // put keeps c for the next request to its endpoint, or closes it when enough are kept.
