@@ -48,13 +48,12 @@ func (s *requestSpace) parse(head []byte, maxBody int64) (*http.Request, bool) {
 	if err != nil {
 		return nil, false
 	}
-	h := s.header
-	clear(h)
 	f, ok := s.parseFields(fields)
 	if !ok || f.hosts != 1 || !httpguts.ValidHostHeader(f.host) || f.lengths > 1 || f.length > maxBody {
 		return nil, false
 	}
 	// As net/http: a Pragma: no-cache stands for Cache-Control: no-cache when that is absent.
+	h := s.header
 	if p := h["Pragma"]; len(p) > 0 && p[0] == "no-cache" && h["Cache-Control"] == nil {
 		h["Cache-Control"] = []string{"no-cache"}
 	}
@@ -83,9 +82,10 @@ type headFacts struct {
 
 // parseFields reads the header fields; false for a field net/http's server would refuse, for
 // obsolete line folding, and for Upgrade, Expect and Transfer-Encoding, which the loop leaves
-// to net/http. The fields go into s.header, which must be empty.
+// to net/http. The fields replace the previous request's in s.header.
 func (s *requestSpace) parseFields(text string) (headFacts, bool) {
 	n := strings.Count(text, "\r\n")
+	clear(s.header)
 	clear(s.values) // lets go of the previous head
 	if cap(s.values) < n {
 		s.values = make([]string, n)
