@@ -114,31 +114,42 @@ func testRequestBodiesOfEverySize(t *testing.T, serve serving) {
 	}
 }
 
-// oneShotBackend answers each connection's first request and then closes it, without saying
-// "Connection: close": the gateway keeps the connection and finds it closed on the next request.
-func oneShotBackend(t *testing.T) (string, *atomic.Int32) {
+// rawBackend is an endpoint written byte by byte: it listens on loopback and hands each
+// connection to serve in a goroutine of its own, closing it when serve returns.
+func rawBackend(t *testing.T, serve func(conn net.Conn)) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = ln.Close() })
-	served := new(atomic.Int32)
 	go func() {
 		for {
 			conn, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			req, err := http.ReadRequest(bufio.NewReader(conn))
-			if err == nil {
-				_, _ = io.Copy(io.Discard, req.Body)
-				served.Add(1)
-				_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-			}
-			_ = conn.Close()
+			go func() {
+				defer conn.Close()
+				serve(conn)
+			}()
 		}
 	}()
-	return ln.Addr().String(), served
+	return ln.Addr().String()
+}
+
+// oneShotBackend answers each connection's first request and then closes it, without saying
+// "Connection: close": the gateway keeps the connection and finds it closed on the next request.
+func oneShotBackend(t *testing.T) (string, *atomic.Int32) {
+	served := new(atomic.Int32)
+	addr := rawBackend(t, func(conn net.Conn) {
+		req, err := http.ReadRequest(bufio.NewReader(conn))
+		if err == nil {
+			_, _ = io.Copy(io.Discard, req.Body)
+			served.Add(1)
+			_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	return addr, served
 }
 
 func TestClosedIdleConnectionIsRetriedOnlyWhenSafe(t *testing.T) {
@@ -200,39 +211,25 @@ func TestRetryAfterAClosedConnectionUsesANewOne(t *testing.T) {
 // The endpoint closes every connection after one answer, and the pool holds two of them: the
 // retry must not take the second from the pool.
 func testRetryAfterAClosedConnectionUsesANewOne(t *testing.T, serve serving) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
 	var served atomic.Int32
 	bothIn := make(chan struct{})
 	var arrived atomic.Int32
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				if _, err := http.ReadRequest(bufio.NewReader(conn)); err != nil {
-					return
-				}
-				if arrived.Add(1) == 2 {
-					close(bothIn)
-				}
-				select { // the first two answer together, so that both connections are in use
-				case <-bothIn:
-				case <-time.After(5 * time.Second):
-				}
-				served.Add(1)
-				_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-			}()
+	addr := rawBackend(t, func(conn net.Conn) {
+		if _, err := http.ReadRequest(bufio.NewReader(conn)); err != nil {
+			return
 		}
-	}()
+		if arrived.Add(1) == 2 {
+			close(bothIn)
+		}
+		select { // the first two answer together, so that both connections are in use
+		case <-bothIn:
+		case <-time.After(5 * time.Second):
+		}
+		served.Add(1)
+		_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	})
 	// The retry is what is tested here, not the check before reuse.
-	_, url := gatewayWith(t, serve, func(h *Handler) { h.up.checkAfter = time.Hour }, prefix("/", rule("r", backend("a", 1, ln.Addr().String()))))
+	_, url := gatewayWith(t, serve, func(h *Handler) { h.up.checkAfter = time.Hour }, prefix("/", rule("r", backend("a", 1, addr))))
 	var wg sync.WaitGroup
 	for range 2 {
 		wg.Go(func() {
@@ -326,21 +323,11 @@ func TestAnswerCutShortByTheBackendIsCutShortForTheClient(t *testing.T) {
 }
 
 func testAnswerCutShortByTheBackendIsCutShortForTheClient(t *testing.T, serve serving) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
-		conn, err := ln.Accept()
-		if err != nil {
-			return
-		}
+	addr := rawBackend(t, func(conn net.Conn) {
 		_, _ = http.ReadRequest(bufio.NewReader(conn))
 		_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten..")
-		_ = conn.Close()
-	}()
-	_, url := gatewayOn(t, serve, prefix("/", rule("r", backend("a", 1, ln.Addr().String()))))
+	})
+	_, url := gatewayOn(t, serve, prefix("/", rule("r", backend("a", 1, addr))))
 	resp, err := http.Get(url + "/")
 	if err != nil {
 		return // cut before the head was even flushed: an error, as it must be
