@@ -29,6 +29,9 @@ var (
 	reErrors   = regexp.MustCompile(`Non-2xx or 3xx responses: ([0-9]+)|Socket errors: .*`)
 )
 
+// perCPUSecond is the requests served per second of the proxy's CPU time.
+func (r wrkResult) perCPUSecond() float64 { return float64(r.requests) / r.cpuSeconds }
+
 // wrk runs wrk against url and measures the CPU the proxy processes pids used meanwhile.
 // Extra arguments go after the URL (a script and its arguments).
 func wrk(ctx context.Context, c config, url string, pids []int, extra ...string) (wrkResult, error) {

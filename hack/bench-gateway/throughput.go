@@ -20,9 +20,7 @@ func (r throughputRound) rpsRatio() float64 { return r.gateway.rps / r.nginx.rps
 
 // cpuRatio compares requests per CPU-second of the proxy: the per-core figure even in a round
 // where a proxy did not get all of its core (the VM's other tenants, wrk falling behind).
-func (r throughputRound) cpuRatio() float64 {
-	return (float64(r.gateway.requests) / r.gateway.cpuSeconds) / (float64(r.nginx.requests) / r.nginx.cpuSeconds)
-}
+func (r throughputRound) cpuRatio() float64 { return r.gateway.perCPUSecond() / r.nginx.perCPUSecond() }
 
 func (r throughputRound) cappedRatio() float64 { return r.cappedGateway.rps / r.cappedNginx.rps }
 
@@ -47,21 +45,17 @@ func measureThroughput(ctx context.Context, c config, directURL, nginxURL, gwURL
 			capNote = "CPU cap off (-cap-percent 0)"
 			continue
 		}
-		if r.cappedNginx, err = cappedWrk(ctx, c, nginxURL, ngPids); err != nil {
-			if errors.Is(err, errStillCapped) {
-				return nil, "", err
-			}
-			capNote = err.Error()
-			continue
+		if r.cappedNginx, err = cappedWrk(ctx, c, nginxURL, ngPids); err == nil {
+			r.cappedGateway, err = cappedWrk(ctx, c, gwURL, gwPids)
 		}
-		if r.cappedGateway, err = cappedWrk(ctx, c, gwURL, gwPids); err != nil {
-			if errors.Is(err, errStillCapped) {
-				return nil, "", err
-			}
-			capNote = err.Error()
-			continue
+		switch {
+		case errors.Is(err, errStillCapped):
+			return nil, "", err
+		case err != nil:
+			capNote = err.Error() // no capped figures for this round; the note says why
+		default:
+			r.cappedOK = true
 		}
-		r.cappedOK = true
 	}
 	return rounds, capNote, nil
 }
@@ -104,7 +98,7 @@ func renderThroughput(b *strings.Builder, c config, rounds []throughputRound, ca
 			capped = append(capped, r.cappedRatio())
 		}
 		fmt.Fprintf(b, "| %d | %.0f | %.0f (%.0f) | %.0f (%.0f) | %.2f× | %.2f× | %s |\n", i+1, r.direct.rps,
-			r.nginx.rps, float64(r.nginx.requests)/r.nginx.cpuSeconds, r.gateway.rps, float64(r.gateway.requests)/r.gateway.cpuSeconds,
+			r.nginx.rps, r.nginx.perCPUSecond(), r.gateway.rps, r.gateway.perCPUSecond(),
 			r.rpsRatio(), r.cpuRatio(), capCells)
 		rps, cpu = append(rps, r.rpsRatio()), append(cpu, r.cpuRatio())
 	}
