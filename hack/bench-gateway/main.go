@@ -16,9 +16,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"os/signal"
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -35,6 +37,7 @@ type config struct {
 
 	throughputRounds int
 	capPercent       int
+	hold             bool
 }
 
 func main() {
@@ -49,6 +52,8 @@ func main() {
 	flag.IntVar(&c.throughputRounds, "throughput-rounds", 5, "rounds of the throughput runs (direct, nginx, gateway, then both capped)")
 	flag.IntVar(&c.capPercent, "cap-percent", 40, "share of a core the proxies are capped to in the capped runs (cgroup CPU quota; 0: no capped runs)")
 	flag.StringVar(&c.out, "out", "", "write the markdown report here as well as to stdout")
+	flag.BoolVar(&c.hold, "hold", false, "measure nothing: start everything, print the three URLs and the gateway's PID, "+
+		"and keep them up until interrupted (for profiling and A/B runs by hand)")
 	flag.Parse()
 	report, err := run(c)
 	if err != nil {
@@ -65,7 +70,11 @@ func main() {
 }
 
 func run(c config) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	limit := 15 * time.Minute
+	if c.hold {
+		limit = time.Hour
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	tmp, err := os.MkdirTemp("", "bench-gateway-")
 	if err != nil {
@@ -109,6 +118,9 @@ func run(c config) (string, error) {
 		return "", fmt.Errorf("nginx never answered: %w", err)
 	}
 
+	if c.hold {
+		return "", holdUntilInterrupted(ctx, gw.Process.Pid, "http://"+stableAddr+"/", nginxURL, gwURL)
+	}
 	rounds, capNote, err := measureThroughput(ctx, c, "http://"+stableAddr+"/", nginxURL, gwURL, ng, []int{gw.Process.Pid})
 	if err != nil {
 		return "", err
@@ -129,6 +141,15 @@ func run(c config) (string, error) {
 	report := render(c, rounds, capNote, load, change)
 	report += fmt.Sprintf("\nGateway peak resident memory over the run: %s (nginx worker and master: %s).\n", peakRSS([]int{gw.Process.Pid}), peakRSS(ng))
 	return report, nil
+}
+
+// holdUntilInterrupted keeps the setup up for measurements by hand, for an hour at most.
+func holdUntilInterrupted(ctx context.Context, gatewayPID int, direct, nginx, gateway string) error {
+	fmt.Printf("direct  %s\nnginx   %s\ngateway %s (pid %d)\nholding; interrupt to stop\n", direct, nginx, gateway, gatewayPID)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	return nil
 }
 
 func render(c config, rounds []throughputRound, capNote string, half halfLoad, change changeResult) string {

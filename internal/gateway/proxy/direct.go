@@ -1,7 +1,7 @@
 package proxy
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -121,7 +121,15 @@ func (h *Handler) exchange(r *http.Request, t *target, deadline time.Time, raw b
 // roundTrip writes r and reads the answer head; answered says whether the endpoint sent
 // anything at all.
 func roundTrip(c *upConn, r *http.Request, t *target, raw bool) (answerHead, bool, error) {
-	if err := writeRequest(c.bw, r, t); err != nil {
+	c.out.Reset()
+	if err := writeRequest(&c.out, r, t); err != nil {
+		return answerHead{}, false, err
+	}
+	err := c.sock.WriteAndAwait(c.out.Bytes())
+	if c.out.Cap() > maxKeptRequestBuffer {
+		c.out = bytes.Buffer{} // a large body went out: keep a pooled connection small
+	}
+	if err != nil {
 		return answerHead{}, false, err
 	}
 	if _, err := c.br.Peek(1); err != nil {
@@ -160,44 +168,47 @@ func replayable(r *http.Request) bool {
 	return len(r.Header["Idempotency-Key"]) > 0 || len(r.Header["X-Idempotency-Key"]) > 0
 }
 
-// writeRequest writes r as the request to t's endpoint: hop-by-hop headers dropped, the
+// maxKeptRequestBuffer is the largest request buffer a pooled connection keeps for the next.
+const maxKeptRequestBuffer = 16 << 10
+
+// writeRequest writes r as the request to t's endpoint into out: hop-by-hop headers dropped, the
 // X-Forwarded headers set as httputil.ProxyRequest.SetXForwarded does, the body framed by its
 // length.
-func writeRequest(bw *bufio.Writer, r *http.Request, t *target) error {
-	bw.WriteString(r.Method)
-	bw.WriteByte(' ')
-	bw.WriteString(outboundURI(r, t))
-	bw.WriteString(" HTTP/1.1\r\nHost: ")
+func writeRequest(out *bytes.Buffer, r *http.Request, t *target) error {
+	out.WriteString(r.Method)
+	out.WriteByte(' ')
+	out.WriteString(outboundURI(r, t))
+	out.WriteString(" HTTP/1.1\r\nHost: ")
 	host := t.host
 	if host == "" {
 		host = t.addr
 	}
-	writeClean(bw, host)
-	bw.WriteString("\r\n")
+	writeClean(out, host)
+	out.WriteString("\r\n")
 	dropped := connectionListed(r.Header)
 	for name, values := range r.Header {
 		if hopByHop(name) || forwardedHeader(name) || dropped[name] {
 			continue
 		}
 		for _, v := range values {
-			writeHeader(bw, name, v)
+			writeHeader(out, name, v)
 		}
 	}
 	if trailersAccepted(r.Header) {
-		bw.WriteString("Te: trailers\r\n")
+		out.WriteString("Te: trailers\r\n")
 	}
-	writeForwarded(bw, r)
+	writeForwarded(out, r)
 	if r.ContentLength > 0 {
-		bw.WriteString("Content-Length: ")
-		bw.WriteString(strconv.FormatInt(r.ContentLength, 10))
-		bw.WriteString("\r\n\r\n")
-		if _, err := io.CopyN(bw, r.Body, r.ContentLength); err != nil {
+		out.WriteString("Content-Length: ")
+		out.WriteString(strconv.FormatInt(r.ContentLength, 10))
+		out.WriteString("\r\n\r\n")
+		if _, err := io.CopyN(out, r.Body, r.ContentLength); err != nil {
 			return err
 		}
 	} else {
-		bw.WriteString("\r\n")
+		out.WriteString("\r\n")
 	}
-	return bw.Flush()
+	return nil
 }
 
 // outboundURI is the request target: the inbound path and query, or the rewritten path.
@@ -210,41 +221,41 @@ func outboundURI(r *http.Request, t *target) string {
 	return u.RequestURI()
 }
 
-func writeForwarded(bw *bufio.Writer, r *http.Request) {
+func writeForwarded(out *bytes.Buffer, r *http.Request) {
 	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		bw.WriteString("X-Forwarded-For: ")
+		out.WriteString("X-Forwarded-For: ")
 		if prior := r.Header["X-Forwarded-For"]; len(prior) > 0 {
-			writeClean(bw, strings.Join(prior, ", "))
-			bw.WriteString(", ")
+			writeClean(out, strings.Join(prior, ", "))
+			out.WriteString(", ")
 		}
-		bw.WriteString(ip)
-		bw.WriteString("\r\n")
+		out.WriteString(ip)
+		out.WriteString("\r\n")
 	}
 	if r.Host != "" {
-		writeHeader(bw, "X-Forwarded-Host", r.Host)
+		writeHeader(out, "X-Forwarded-Host", r.Host)
 	}
 	if r.TLS != nil {
-		bw.WriteString("X-Forwarded-Proto: https\r\n")
+		out.WriteString("X-Forwarded-Proto: https\r\n")
 	} else {
-		bw.WriteString("X-Forwarded-Proto: http\r\n")
+		out.WriteString("X-Forwarded-Proto: http\r\n")
 	}
 }
 
-func writeHeader(bw *bufio.Writer, name, value string) {
-	bw.WriteString(name)
-	bw.WriteString(": ")
-	writeClean(bw, value)
-	bw.WriteString("\r\n")
+func writeHeader(out *bytes.Buffer, name, value string) {
+	out.WriteString(name)
+	out.WriteString(": ")
+	writeClean(out, value)
+	out.WriteString("\r\n")
 }
 
 // writeClean writes s with CR and LF turned into spaces, as http.Header.Write does, so that a
 // header value set by a route filter cannot start a header of its own.
-func writeClean(bw *bufio.Writer, s string) {
+func writeClean(out *bytes.Buffer, s string) {
 	if !strings.ContainsAny(s, "\r\n") {
-		bw.WriteString(s)
+		out.WriteString(s)
 		return
 	}
-	bw.WriteString(strings.NewReplacer("\r", " ", "\n", " ").Replace(s))
+	out.WriteString(strings.NewReplacer("\r", " ", "\n", " ").Replace(s))
 }
 
 // hopByHop lists the headers that describe one connection, not the message (RFC 9110 7.6.1).

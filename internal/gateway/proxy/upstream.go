@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"net"
 	"sync"
@@ -32,7 +33,7 @@ type upConn struct {
 	sock      *rawsock.Conn
 	addr      string
 	br        *bufio.Reader
-	bw        *bufio.Writer
+	out       bytes.Buffer // the request being sent
 	idleSince time.Time
 	raw       rawAnswer // the last answer head read by the raw path
 	reused    bool      // served an earlier request: the endpoint may have closed it since
@@ -110,7 +111,6 @@ func (u *upstream) dial(ctx context.Context, addr string) (*upConn, error) {
 		sock: raw,
 		addr: addr,
 		br:   bufio.NewReaderSize(raw, 8<<10),
-		bw:   bufio.NewWriterSize(raw, 8<<10),
 	}
 	c.interrupt = func() { _ = c.SetDeadline(aLongTimeAgo) }
 	return c, nil

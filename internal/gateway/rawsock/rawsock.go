@@ -25,6 +25,7 @@ type Conn struct {
 	conn        net.Conn
 	rc          syscall.RawConn
 	read, write call
+	send        sendCall
 }
 
 // call is one direction's system call with its arguments and results, and the function the
@@ -64,10 +65,40 @@ func (c *call) done() (int, syscall.Errno) {
 	return c.n, c.errno
 }
 
+// sendCall is WriteAndAwait's state: what is left to write, and how the writing ended.
+type sendCall struct {
+	p       []byte
+	written bool // all of p is out: the next call means the socket is readable
+	errno   syscall.Errno
+	try     func(fd uintptr) bool
+}
+
+// attempt writes what is left of p on the first call and asks the poller to wait for
+// readability (false); once woken it reports readability (true). It stops early, p keeping
+// what is left, when the socket has no room (EAGAIN) or the write fails.
+func (s *sendCall) attempt(fd uintptr) bool {
+	if s.written {
+		return true
+	}
+	for len(s.p) > 0 {
+		r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&s.p[0])), uintptr(len(s.p)))
+		switch e {
+		case 0:
+			s.p = s.p[r:]
+		case syscall.EINTR:
+		default: // EAGAIN included: Write waits for room outside the read wait
+			s.errno = e
+			return true
+		}
+	}
+	s.written = true
+	return false
+}
+
 // New returns a Conn for conn.
 func New(conn net.Conn) *Conn {
 	c := &Conn{conn: conn, read: call{trap: syscall.SYS_READ}, write: call{trap: syscall.SYS_WRITE}}
-	c.read.try, c.write.try = c.read.attempt, c.write.attempt
+	c.read.try, c.write.try, c.send.try = c.read.attempt, c.write.attempt, c.send.attempt
 	if sc, ok := conn.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			c.rc = rc
@@ -158,6 +189,34 @@ func (c *Conn) Write(p []byte) (int, error) {
 		}
 	}
 	return written, nil
+}
+
+// WriteAndAwait writes all of p, a request, and waits until its answer can be read, without
+// reading it. A Read after a Write tries a read(2) before it waits, which finds nothing when the
+// peer has not answered yet: the poller forgets what readiness it saw at the start of every
+// Read, so a read has to show whether data came before. Here the write happens inside the wait,
+// after that point, and nothing the answer sends can be missed: the Read that follows finds it
+// at its first try. When p does not fit the socket's buffer it returns once p is written, and
+// the Read waits as usual. No other Write may run meanwhile.
+func (c *Conn) WriteAndAwait(p []byte) error {
+	if c.rc == nil {
+		_, err := c.conn.Write(p)
+		return err
+	}
+	c.send.p, c.send.written, c.send.errno = p, false, 0
+	err := c.rc.Read(c.send.try)
+	rest, errno := c.send.p, c.send.errno
+	c.send.p = nil
+	switch {
+	case errno == syscall.EAGAIN: // no room for all of p: finish the usual way
+		_, err = c.Write(rest)
+		return err
+	case errno != 0:
+		return c.opError("write", os.NewSyscallError("write", errno))
+	case err != nil:
+		return c.opError("read", err)
+	}
+	return nil
 }
 
 // opError wraps err as net.Conn's methods do, so errors.Is(err, os.ErrDeadlineExceeded) and

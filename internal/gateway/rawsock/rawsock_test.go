@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -166,6 +167,119 @@ func TestReadAndWriteAllocateNothing(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("a write and a read allocated %.1f times; want 0", allocs)
+	}
+}
+
+func TestWriteAndAwaitAllocatesNothing(t *testing.T) {
+	a, b := pair(t)
+	ra := New(a)
+	go func() { // b echoes, with net.Conn's own methods (which allocate nothing either)
+		buf := make([]byte, 4)
+		for {
+			if _, err := io.ReadFull(b, buf); err != nil {
+				return
+			}
+			if _, err := b.Write(buf); err != nil {
+				return
+			}
+		}
+	}()
+	msg, buf := []byte("ping"), make([]byte, 4)
+	allocs := testing.AllocsPerRun(200, func() {
+		if err := ra.WriteAndAwait(msg); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(ra, buf); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("a WriteAndAwait and its read allocated %.1f times; want 0", allocs)
+	}
+}
+
+func TestWriteAndAwaitReturnsOnceTheAnswerCanBeRead(t *testing.T) {
+	a, b := pair(t)
+	ra := New(a)
+	var answered atomic.Bool
+	go func() { // the peer reads the request, thinks a while, answers
+		buf := make([]byte, 4)
+		if _, err := io.ReadFull(b, buf); err != nil || string(buf) != "ping" {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+		answered.Store(true)
+		_, _ = b.Write([]byte("pong"))
+	}()
+	_ = a.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if err := ra.WriteAndAwait([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	if !answered.Load() {
+		t.Fatal("WriteAndAwait returned before the peer answered")
+	}
+	buf := make([]byte, 8)
+	if n, err := ra.Read(buf); err != nil || string(buf[:n]) != "pong" {
+		t.Fatalf("read %q, %v; want the answer", buf[:n], err)
+	}
+}
+
+func TestWriteAndAwaitWritesWhatTheSocketCannotHoldAtOnce(t *testing.T) {
+	a, b := pair(t)
+	ra := New(a)
+	payload := bytes.Repeat([]byte("0123456789abcdef"), 1<<18) // 4 MiB
+	received := make(chan []byte, 1)
+	go func() { // the peer answers only once it has read everything
+		got := make([]byte, len(payload))
+		if _, err := io.ReadFull(b, got); err != nil {
+			received <- nil
+			return
+		}
+		received <- got
+		_, _ = b.Write([]byte("done"))
+	}()
+	_ = a.SetDeadline(time.Now().Add(10 * time.Second))
+	if err := ra.WriteAndAwait(payload); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(ra, buf); err != nil || string(buf) != "done" {
+		t.Fatalf("answer %q, %v", buf, err)
+	}
+	if got := <-received; !bytes.Equal(got, payload) {
+		t.Fatal("the peer received something else than was written")
+	}
+}
+
+func TestWriteAndAwaitEndsAtTheDeadlineOrTheEnd(t *testing.T) {
+	a, b := pair(t)
+	ra := New(a)
+	_ = a.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	err := ra.WriteAndAwait([]byte("ping")) // the peer never answers
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("no answer: %v; want a deadline error", err)
+	}
+	_ = a.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_ = b.Close() // the peer leaves with the request unread
+	if err := ra.WriteAndAwait([]byte("ping")); err != nil {
+		var opErr *net.OpError
+		if !errors.As(err, &opErr) {
+			t.Fatalf("peer gone: %v; want nil (the Read reports it) or a write error", err)
+		}
+	}
+	if _, err := ra.Read(make([]byte, 4)); err == nil {
+		t.Fatal("a Read after the peer left found data")
+	}
+}
+
+func TestWriteAndAwaitWithoutASocketWrites(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	go func() { _ = New(a).WriteAndAwait([]byte("piped")) }()
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(b, buf); err != nil || string(buf) != "piped" {
+		t.Errorf("through net.Pipe: %q, %v", buf, err)
 	}
 }
 
