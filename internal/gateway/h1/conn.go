@@ -33,11 +33,15 @@ type conn struct {
 	w      responseWriter
 	watch  *watch
 
-	readDeadline time.Time // of the request being served
+	readDeadline time.Time // of the request being served, when it has a body to read
+	deadline     bool      // a read deadline is set: the next wait for a request clears it
+
+	// For the sweep (sweep.go) and Shutdown, which leaves a connection serving a request alone.
+	phase atomic.Int32
+	since atomic.Int64 // when the phase began, on the sweep's clock
 
 	ctx    context.Context // ends when the client is found gone
 	cancel context.CancelFunc
-	active atomic.Bool // a request is being served (Shutdown leaves the connection alone)
 }
 
 func newConn(s *Server, rwc net.Conn) *conn {
@@ -69,6 +73,7 @@ func (c *conn) serve() {
 		r, err := c.next()
 		if errors.Is(err, errHandOver) {
 			handedOver = true
+			c.s.forget(c) // first: the sweep and Shutdown must leave net/http's connection alone
 			c.handOver()
 			return
 		}
@@ -83,12 +88,15 @@ func (c *conn) serve() {
 
 // next waits for the next request and returns it once its head is read and checked.
 func (c *conn) next() (*http.Request, error) {
-	c.active.Store(false)
-	if d := c.s.cfg.IdleTimeout; d > 0 {
-		_ = c.rwc.SetReadDeadline(time.Now().Add(d))
+	c.since.Store(c.s.clock())
+	c.phase.Store(phaseIdle) // the sweep ends the wait after IdleTimeout
+	if c.deadline {
+		_ = c.rwc.SetReadDeadline(time.Time{})
+		c.deadline = false
 	}
-	// Checked after the deadline is set: Shutdown sets its own deadline on idle connections
-	// after raising the flag, so either this sees the flag or the read sees that deadline.
+	// Checked after the phase is idle and the deadline cleared: Shutdown sets its own deadline
+	// on idle connections after raising the flag, so either this sees the flag or the read
+	// sees that deadline.
 	if c.s.shutting.Load() {
 		return nil, http.ErrServerClosed
 	}
@@ -105,19 +113,28 @@ func (c *conn) next() (*http.Request, error) {
 		return nil, errHandOver
 	}
 	_, _ = c.br.Discard(n)
-	c.active.Store(true)
+	c.since.Store(c.s.clock())
+	if c.phase.Swap(phaseActive) == phaseExpired {
+		return nil, errIdleExpired // the sweep has woken or will wake the read: too late
+	}
 	r.RemoteAddr = c.remote
 	c.readDeadline = time.Time{}
-	if d := c.s.cfg.ReadTimeout; d > 0 {
-		c.readDeadline = time.Now().Add(d)
-	}
 	if r.ContentLength > 0 {
 		c.space.withBody(r, c.br)
-		_ = c.rwc.SetReadDeadline(c.readDeadline)
+		if d := c.s.cfg.ReadTimeout; d > 0 {
+			c.readDeadline = time.Now().Add(d)
+			c.setReadDeadline(c.readDeadline)
+		}
 	}
-	// Without a body nothing reads the connection until the next request, which sets its own
-	// deadline; a watch (watch.go) puts the request's own in place of the idle one.
+	// Without a body nothing reads the connection until the next request; a watch
+	// (watch.go) reads it meanwhile until the client leaves.
 	return r, nil
+}
+
+// setReadDeadline sets a read deadline that the next wait for a request clears.
+func (c *conn) setReadDeadline(t time.Time) {
+	_ = c.rwc.SetReadDeadline(t)
+	c.deadline = true
 }
 
 // headLength waits until the read buffer holds a whole request head and returns its length.
@@ -135,8 +152,11 @@ func (c *conn) headLength() (int, error) {
 		if bytes.Contains(buf, lflf) || len(buf) == c.br.Size() {
 			return 0, errHandOver
 		}
-		if d := c.s.cfg.ReadHeaderTimeout; d > 0 && !waited {
-			_ = c.rwc.SetReadDeadline(time.Now().Add(d))
+		if !waited {
+			c.phase.Store(phaseHead) // no longer idle: the header timeout bounds the wait
+			if d := c.s.cfg.ReadHeaderTimeout; d > 0 {
+				c.setReadDeadline(time.Now().Add(d))
+			}
 		}
 		if _, err := c.br.Peek(len(buf) + 1); err != nil {
 			return 0, err
@@ -152,7 +172,7 @@ func (c *conn) serveOne(r *http.Request) bool {
 	c.watch.arm()
 	completed := c.runHandler(r)
 	if c.watch.disarm() {
-		_ = c.rwc.SetReadDeadline(c.readDeadline)
+		c.setReadDeadline(c.readDeadline) // the watch left the deadline in the past
 	}
 	if !completed || c.ctx.Err() != nil {
 		return false // aborted, or the client is gone

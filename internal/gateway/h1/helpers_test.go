@@ -16,7 +16,7 @@ import (
 
 // serve runs h on a loopback socket through the loop (with net/http as its fallback) and
 // returns the address; cfg may adjust the configuration.
-func serve(t *testing.T, h http.Handler, cfg ...func(*Config)) (*Server, string) {
+func serve(t testing.TB, h http.Handler, cfg ...func(*Config)) (*Server, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -50,7 +50,7 @@ func start(s *Server, ln net.Listener) <-chan error {
 }
 
 // servingEnded checks that Serve returns http.ErrServerClosed within 5 s; when says after what.
-func servingEnded(t *testing.T, done <-chan error, when string) {
+func servingEnded(t testing.TB, done <-chan error, when string) {
 	t.Helper()
 	select {
 	case err := <-done:

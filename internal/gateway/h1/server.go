@@ -49,11 +49,16 @@ type Server struct {
 	mu    sync.Mutex
 	ln    net.Listener
 	conns map[*conn]struct{}
+
+	// The sweep's clock (sweep.go).
+	epoch time.Time
+	now   atomic.Int64
+	tick  time.Duration
 }
 
 // New returns a Server; Serve starts it.
 func New(cfg Config) *Server {
-	return &Server{cfg: cfg, conns: map[*conn]struct{}{}}
+	return &Server{cfg: cfg, conns: map[*conn]struct{}{}, epoch: time.Now(), tick: sweepTick(cfg.IdleTimeout)}
 }
 
 // Serve accepts connections on ln until Shutdown or Close, and returns http.ErrServerClosed then.
@@ -74,6 +79,9 @@ func (s *Server) Serve(ln net.Listener) error {
 		_ = s.cfg.Fallback.Serve(s.handoff)
 	}()
 	defer func() { _ = s.handoff.Close(); <-fallbackDone }()
+	sweepDone := make(chan struct{})
+	defer close(sweepDone)
+	go s.sweep(sweepDone)
 	var backoff time.Duration
 	for {
 		rwc, err := ln.Accept()
@@ -162,7 +170,7 @@ func (s *Server) wakeIdle() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
-		if !c.active.Load() {
+		if c.phase.Load() != phaseActive {
 			_ = c.rwc.SetReadDeadline(aLongTimeAgo)
 		}
 	}

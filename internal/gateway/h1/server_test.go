@@ -83,6 +83,24 @@ func TestIdleAndSlowHeadConnectionsAreClosed(t *testing.T) {
 	}
 }
 
+// A connection handed over belongs to net/http: the loop's idle timeout no longer applies to it.
+func TestTheSweepLeavesHandedOverConnectionsAlone(t *testing.T) {
+	_, addr := serve(t, servedBy(), func(c *Config) {
+		c.IdleTimeout = 100 * time.Millisecond
+		c.Fallback.IdleTimeout = 10 * time.Second
+	})
+	c := dial(t, addr)
+	c.send("GET /old HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n")
+	if resp, _ := c.answer("GET"); resp.Header.Get("X-Served-By") != byNetHTTP {
+		t.Fatalf("HTTP/1.0 request served by %s", resp.Header.Get("X-Served-By"))
+	}
+	time.Sleep(400 * time.Millisecond) // several of the loop's idle timeouts
+	c.send("GET /again HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n")
+	if _, body := c.answer("GET"); !strings.HasPrefix(body, "GET /again ") {
+		t.Errorf("second request on the handed-over connection: %q", body)
+	}
+}
+
 // Read timeouts bound the body too: a client that announces a body and never sends it is cut off.
 func TestReadTimeoutBoundsTheBody(t *testing.T) {
 	_, addr := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

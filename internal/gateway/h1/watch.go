@@ -10,9 +10,9 @@ import (
 	"github.com/aviary-dev/aviary/internal/gateway/rawsock"
 )
 
-// watchDelay is how long a request runs before the loop starts watching for its client to
-// leave. Most answers come sooner, so most requests never pay for a watch; a long one (a slow
-// backend, a stream) is cut short when its client goes, within this delay.
+// watchDelay is how long a request runs before the sweep (sweep.go) starts watching for its
+// client to leave. Most answers come sooner, so most requests never pay for a watch; a long one
+// (a slow backend, a stream) is cut short when its client goes, within this delay and a tick.
 const watchDelay = time.Second
 
 // watch ends a connection's context when its client closes the connection while a request is
@@ -21,9 +21,8 @@ const watchDelay = time.Second
 type watch struct {
 	raw    *rawsock.Conn // nil when the connection has no socket to peek at
 	conn   net.Conn
-	until  *time.Time // the read deadline of the request being served
+	until  *time.Time // the read deadline of the request being served; zero for none
 	gone   func()
-	timer  *time.Timer
 	state  atomic.Int32 // watchIdle, watchArmed, watchRunning
 	ending atomic.Bool  // disarm wants a running watch to end
 	exited chan struct{}
@@ -40,20 +39,24 @@ func newWatch(conn net.Conn, raw *rawsock.Conn, until *time.Time, gone func()) *
 	w := &watch{conn: conn, until: until, gone: gone, exited: make(chan struct{}, 1)}
 	if raw.Socket() {
 		w.raw = raw
-		w.timer = time.AfterFunc(time.Hour, w.run)
-		w.timer.Stop()
 	}
 	return w
 }
 
-// arm starts the delay for the request about to be served.
+// arm makes the request about to be served one the sweep may start a watch for.
 func (w *watch) arm() {
 	if w.raw == nil {
 		return
 	}
 	w.ending.Store(false)
 	w.state.Store(watchArmed)
-	w.timer.Reset(watchDelay)
+}
+
+// start begins the watch of the request being served, unless it has begun or ended.
+func (w *watch) start() {
+	if w.raw != nil && w.state.CompareAndSwap(watchArmed, watchRunning) {
+		go w.run()
+	}
 }
 
 // disarm ends the watch of the request just served; it returns once no watch is running, and
@@ -62,9 +65,8 @@ func (w *watch) disarm() (ran bool) {
 	if w.raw == nil {
 		return false
 	}
-	w.timer.Stop()
 	if w.state.CompareAndSwap(watchArmed, watchIdle) {
-		return false // the watch never started (a late timer finds it idle and does nothing)
+		return false // the watch never started (a late sweep finds it idle and does nothing)
 	}
 	w.ending.Store(true)
 	_ = w.conn.SetReadDeadline(aLongTimeAgo) // wakes the running watch
@@ -74,12 +76,9 @@ func (w *watch) disarm() (ran bool) {
 }
 
 func (w *watch) run() {
-	if !w.state.CompareAndSwap(watchArmed, watchRunning) {
-		return
-	}
 	defer func() { w.exited <- struct{}{} }()
-	// A request without a body leaves the idle deadline in place (conn.next): the watch runs
-	// to the request's own.
+	// A request with a body has its read deadline; one without has none, and the watch runs
+	// until the client leaves or disarm ends it.
 	_ = w.conn.SetReadDeadline(*w.until)
 	if w.ending.Load() {
 		return // disarm's deadline may have come before the line above and been undone by it
