@@ -46,6 +46,7 @@ type conn struct {
 
 func newConn(s *Server, rwc net.Conn) *conn {
 	c := &conn{s: s, rwc: rwc, remote: rwc.RemoteAddr().String()}
+	c.since.Store(s.clock()) // idle from now on, for a sweep that comes before serve does
 	gone := new(Gone)
 	ctx, cancel := context.WithCancel(context.Background())
 	c.ctx = context.WithValue(ctx, goneKey{}, gone)
