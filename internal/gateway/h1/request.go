@@ -14,12 +14,14 @@ import (
 )
 
 // requestSpace is where a connection reads its requests, one after the other: each request
-// reuses the previous one's Request, Header map, backing array of values and body reader, so
-// that it allocates only the string of its head and its URL. A handler must therefore not use
-// the Request, its Header or its Body after it returns (net/http's server lets it keep them).
+// reuses the previous one's Request, URL, Header map, backing array of values and body reader,
+// so that it allocates only the string of its head (and its URL when the target is not of the
+// common kind, see parseTarget). A handler must therefore not use the Request, its URL, Header
+// or Body after it returns (net/http's server lets it keep them).
 type requestSpace struct {
 	tmpl   http.Request // carries the connection's context: every request starts as a copy
 	r      http.Request
+	url    url.URL
 	header http.Header
 	values []string
 	body   body
@@ -44,8 +46,8 @@ func (s *requestSpace) parse(head []byte, maxBody int64) (*http.Request, bool) {
 		!strings.HasPrefix(target, "/") {
 		return nil, false
 	}
-	u, err := url.ParseRequestURI(target)
-	if err != nil {
+	u, ok := parseTarget(target, &s.url)
+	if !ok {
 		return nil, false
 	}
 	f, ok := s.parseFields(fields)
@@ -64,6 +66,36 @@ func (s *requestSpace) parse(head []byte, maxBody int64) (*http.Request, bool) {
 	r.Close = httpguts.HeaderValuesContainsToken(h["Connection"], "close")
 	r.ContentLength, r.Body = f.length, http.NoBody
 	return r, true
+}
+
+// parseTarget reads an origin-form request target as url.ParseRequestURI does. A target of the
+// common kind — a path of characters that stay as they are (no %-escapes) and a query that is
+// not empty — is read into u without allocating; any other goes through url.ParseRequestURI.
+func parseTarget(target string, u *url.URL) (*url.URL, bool) {
+	path, query, hasQuery := strings.Cut(target, "?")
+	common := !hasQuery || query != "" // "/p?" sets ForceQuery
+	for i := 0; common && i < len(path); i++ {
+		common = plainPathByte(path[i])
+	}
+	for i := 0; common && i < len(query); i++ {
+		common = query[i] >= ' ' && query[i] != 0x7f // control characters are refused
+	}
+	if !common || path == "" || path[0] != '/' {
+		parsed, err := url.ParseRequestURI(target)
+		return parsed, err == nil
+	}
+	*u = url.URL{Path: path, RawQuery: query}
+	return u, true
+}
+
+// plainPathByte: letters, digits and the marks a path keeps unescaped in url.URL, so that
+// its Path is the target's path as is and its RawPath empty.
+func plainPathByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-_.~$&+,/:;=@", c) >= 0
 }
 
 // withBody gives r a body reading its Content-Length from br.
