@@ -154,7 +154,10 @@ func (c *conn) headLength() (int, error) {
 			return 0, errHandOver
 		}
 		if !waited {
-			c.phase.Store(phaseHead) // no longer idle: the header timeout bounds the wait
+			// No longer idle: the header timeout bounds the wait, unless the sweep came first.
+			if !c.phase.CompareAndSwap(phaseIdle, phaseHead) {
+				return 0, errIdleExpired
+			}
 			if d := c.s.cfg.ReadHeaderTimeout; d > 0 {
 				c.setReadDeadline(time.Now().Add(d))
 			}

@@ -50,16 +50,22 @@ type Server struct {
 	ln    net.Listener
 	conns map[*conn]struct{}
 
-	// The sweep's clock (sweep.go).
-	epoch time.Time
-	now   atomic.Int64
-	tick  time.Duration
+	// The sweep (sweep.go): its clock, and its end when Shutdown or Close is done.
+	epoch    time.Time
+	now      atomic.Int64
+	tick     time.Duration
+	sweepEnd chan struct{}
+	endSweep sync.Once
 }
 
 // New returns a Server; Serve starts it.
 func New(cfg Config) *Server {
-	return &Server{cfg: cfg, conns: map[*conn]struct{}{}, epoch: time.Now(), tick: sweepTick(cfg.IdleTimeout)}
+	return &Server{cfg: cfg, conns: map[*conn]struct{}{}, epoch: time.Now(), tick: sweepTick(cfg.IdleTimeout),
+		sweepEnd: make(chan struct{})}
 }
+
+// stopSweeping ends the sweep: no connection is left to time.
+func (s *Server) stopSweeping() { s.endSweep.Do(func() { close(s.sweepEnd) }) }
 
 // Serve accepts connections on ln until Shutdown or Close, and returns http.ErrServerClosed then.
 func (s *Server) Serve(ln net.Listener) error {
@@ -79,9 +85,8 @@ func (s *Server) Serve(ln net.Listener) error {
 		_ = s.cfg.Fallback.Serve(s.handoff)
 	}()
 	defer func() { _ = s.handoff.Close(); <-fallbackDone }()
-	sweepDone := make(chan struct{})
-	defer close(sweepDone)
-	go s.sweep(sweepDone)
+	// Connections outlive Serve during a graceful Shutdown: the sweep runs until it is done.
+	go s.sweep(s.sweepEnd)
 	var backoff time.Duration
 	for {
 		rwc, err := ln.Accept()
@@ -125,6 +130,7 @@ func (s *Server) forget(c *conn) {
 // Shutdown stops accepting, closes idle connections, lets the requests in flight finish, and
 // closes their connections after the answer; when ctx ends first the rest are closed.
 func (s *Server) Shutdown(ctx context.Context) error {
+	defer s.stopSweeping()
 	s.shutting.Store(true)
 	s.closeListener()
 	fallback := make(chan error, 1)
@@ -149,6 +155,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // Close closes the socket and every connection at once.
 func (s *Server) Close() error {
+	defer s.stopSweeping()
 	s.shutting.Store(true)
 	s.closeListener()
 	s.closeAll()

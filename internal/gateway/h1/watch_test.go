@@ -23,6 +23,27 @@ func TestClientLeavingEndsTheRequestContext(t *testing.T) {
 	}
 }
 
+// During a graceful shutdown the listener is closed and Serve has returned, but a request in
+// flight still ends when its client leaves.
+func TestClientLeavingDuringShutdownEndsTheRequestContext(t *testing.T) {
+	ended := make(chan context.Context, 1)
+	s, addr := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ended <- r.Context()
+		<-r.Context().Done()
+	}))
+	c := dial(t, addr)
+	c.send(get("/"))
+	ctx := <-ended
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	go func() { _ = s.Shutdown(shutdownCtx) }()
+	time.Sleep(100 * time.Millisecond) // the listener is closed by now
+	_ = c.c.Close()
+	if !ctxWithin(t, ctx, watchDelay+3*time.Second) {
+		t.Fatal("request context still alive after its client left during the shutdown")
+	}
+}
+
 // A pipelined request arriving while the first is served is data, not a departure: the first
 // request keeps its context and the second is answered.
 func TestPipelinedRequestDuringAWatchIsNotADeparture(t *testing.T) {
