@@ -1,6 +1,8 @@
 package app
 
 import (
+	"os"
+
 	"github.com/spf13/cobra"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -31,6 +33,7 @@ func NewGatewayCommand() *cobra.Command {
 			log := zap.New(zap.WriteTo(cmd.ErrOrStderr()), zap.UseDevMode(verbose))
 			ctrl.SetLogger(log)
 			klog.SetLogger(log)
+			opts.ApplyGCPercent(os.LookupEnv)
 			ctx := ctrl.LoggerInto(ctrl.SetupSignalHandler(), log)
 			return gateway.Run(ctx, opts)
 		},
