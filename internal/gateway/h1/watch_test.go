@@ -7,16 +7,22 @@ import (
 	"time"
 )
 
-// A request waiting on something slow ends when its client leaves.
-func TestClientLeavingEndsTheRequestContext(t *testing.T) {
+// requestInFlight serves a handler that waits for its request's context to end, sends it a
+// request and returns the server, the client and that context.
+func requestInFlight(t *testing.T) (*Server, *client, context.Context) {
 	ended := make(chan context.Context, 1)
-	_, addr := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s, addr := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ended <- r.Context()
 		<-r.Context().Done()
 	}))
 	c := dial(t, addr)
 	c.send(get("/"))
-	ctx := <-ended
+	return s, c, <-ended
+}
+
+// A request waiting on something slow ends when its client leaves.
+func TestClientLeavingEndsTheRequestContext(t *testing.T) {
+	_, c, ctx := requestInFlight(t)
 	_ = c.c.Close()
 	if !ctxWithin(t, ctx, watchDelay+3*time.Second) {
 		t.Fatal("request context still alive after its client left")
@@ -26,14 +32,7 @@ func TestClientLeavingEndsTheRequestContext(t *testing.T) {
 // During a graceful shutdown the listener is closed and Serve has returned, but a request in
 // flight still ends when its client leaves.
 func TestClientLeavingDuringShutdownEndsTheRequestContext(t *testing.T) {
-	ended := make(chan context.Context, 1)
-	s, addr := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ended <- r.Context()
-		<-r.Context().Done()
-	}))
-	c := dial(t, addr)
-	c.send(get("/"))
-	ctx := <-ended
+	s, c, ctx := requestInFlight(t)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	go func() { _ = s.Shutdown(shutdownCtx) }()
