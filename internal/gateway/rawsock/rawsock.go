@@ -38,23 +38,25 @@ type call struct {
 	try   func(fd uintptr) bool
 }
 
-// attempt makes the system call once the poller says the socket is ready; false asks the poller
-// to wait for readiness (EAGAIN) and to call again.
-func (c *call) attempt(fd uintptr) bool {
+// readWrite makes the read or write system call trap on fd with p, again when interrupted.
+func readWrite(trap, fd uintptr, p []byte) (int, syscall.Errno) {
 	for {
-		r, _, e := syscall.RawSyscall(c.trap, fd, uintptr(unsafe.Pointer(&c.p[0])), uintptr(len(c.p)))
+		r, _, e := syscall.RawSyscall(trap, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
 		switch e {
 		case syscall.EINTR:
 			continue
-		case syscall.EAGAIN:
-			return false
 		case 0:
-			c.n, c.errno = int(r), 0
-		default:
-			c.n, c.errno = 0, e
+			return int(r), 0
 		}
-		return true
+		return 0, e
 	}
+}
+
+// attempt makes the system call once the poller says the socket is ready; false asks the poller
+// to wait for readiness (EAGAIN) and to call again.
+func (c *call) attempt(fd uintptr) bool {
+	c.n, c.errno = readWrite(c.trap, fd, c.p)
+	return c.errno != syscall.EAGAIN
 }
 
 // prepare sets the buffer of the next call; done takes its results and lets go of the buffer.
@@ -81,15 +83,12 @@ func (s *sendCall) attempt(fd uintptr) bool {
 		return true
 	}
 	for len(s.p) > 0 {
-		r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&s.p[0])), uintptr(len(s.p)))
-		switch e {
-		case 0:
-			s.p = s.p[r:]
-		case syscall.EINTR:
-		default: // EAGAIN included: Write waits for room outside the read wait
+		n, e := readWrite(syscall.SYS_WRITE, fd, s.p)
+		if e != 0 { // EAGAIN included: Write waits for room outside the read wait
 			s.errno = e
 			return true
 		}
+		s.p = s.p[n:]
 	}
 	s.written = true
 	return false
