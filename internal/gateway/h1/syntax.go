@@ -1,6 +1,10 @@
 package h1
 
-import "golang.org/x/net/http/httpguts"
+import (
+	"strings"
+
+	"golang.org/x/net/http/httpguts"
+)
 
 // text is a header name or value as the loop (strings of the head) or the gateway's answer
 // parser (bytes of the endpoint's buffer) holds it.
@@ -30,3 +34,15 @@ func ParseContentLength[T text](v T) (int64, bool) {
 	}
 	return n, true
 }
+
+// CleanFieldValue returns value with CR and LF turned into spaces, as net/http writes header
+// values, so that a value (from a handler or a route's filter) cannot end its field and start
+// one of its own.
+func CleanFieldValue(value string) string {
+	if !strings.ContainsAny(value, "\r\n") {
+		return value
+	}
+	return lineBreaksToSpaces.Replace(value)
+}
+
+var lineBreaksToSpaces = strings.NewReplacer("\r", " ", "\n", " ")

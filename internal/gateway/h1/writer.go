@@ -281,9 +281,6 @@ func (w *responseWriter) writeInformational(code int) {
 func writeField(bw *bufio.Writer, name, value string) {
 	bw.WriteString(name)
 	bw.WriteString(": ")
-	if strings.ContainsAny(value, "\r\n") {
-		value = strings.NewReplacer("\r", " ", "\n", " ").Replace(value)
-	}
-	bw.WriteString(value)
+	bw.WriteString(CleanFieldValue(value))
 	bw.WriteString("\r\n")
 }

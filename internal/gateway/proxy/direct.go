@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aviary-dev/aviary/internal/gateway/h1"
 	"github.com/aviary-dev/aviary/internal/gateway/route"
 )
 
@@ -183,7 +184,7 @@ func writeRequest(out *bytes.Buffer, r *http.Request, t *target) error {
 	if host == "" {
 		host = t.addr
 	}
-	writeClean(out, host)
+	out.WriteString(h1.CleanFieldValue(host))
 	out.WriteString("\r\n")
 	dropped := connectionListed(r.Header)
 	for name, values := range r.Header {
@@ -225,7 +226,7 @@ func writeForwarded(out *bytes.Buffer, r *http.Request) {
 	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		out.WriteString("X-Forwarded-For: ")
 		if prior := r.Header["X-Forwarded-For"]; len(prior) > 0 {
-			writeClean(out, strings.Join(prior, ", "))
+			out.WriteString(h1.CleanFieldValue(strings.Join(prior, ", ")))
 			out.WriteString(", ")
 		}
 		out.WriteString(ip)
@@ -244,18 +245,8 @@ func writeForwarded(out *bytes.Buffer, r *http.Request) {
 func writeHeader(out *bytes.Buffer, name, value string) {
 	out.WriteString(name)
 	out.WriteString(": ")
-	writeClean(out, value)
+	out.WriteString(h1.CleanFieldValue(value))
 	out.WriteString("\r\n")
-}
-
-// writeClean writes s with CR and LF turned into spaces, as http.Header.Write does, so that a
-// header value set by a route filter cannot start a header of its own.
-func writeClean(out *bytes.Buffer, s string) {
-	if !strings.ContainsAny(s, "\r\n") {
-		out.WriteString(s)
-		return
-	}
-	out.WriteString(strings.NewReplacer("\r", " ", "\n", " ").Replace(s))
 }
 
 // hopByHop lists the headers that describe one connection, not the message (RFC 9110 7.6.1).

@@ -211,6 +211,24 @@ func testHeaderModifiers(t *testing.T, serve serving) {
 	}
 }
 
+func TestFilterValuesCannotBreakTheRequestHead(t *testing.T) {
+	onBothServers(t, testFilterValuesCannotBreakTheRequestHead)
+}
+
+func testFilterValuesCannotBreakTheRequestHead(t *testing.T, serve serving) {
+	a := newEcho(t, "a")
+	r := rule("r", backend("a", 1, a.addr()))
+	r.RequestHeaders = &route.HeaderModifier{Set: []route.Header{{Name: "X-Set", Value: "a\r\nX-Injected: 1\nb"}}}
+	_, url := gatewayOn(t, serve, prefix("/", r))
+	if resp, _ := get(t, url+"/"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	got := a.requests()[0].Header
+	if got.Get("X-Set") != "a  X-Injected: 1 b" || got.Get("X-Injected") != "" {
+		t.Errorf("a filter's line breaks reached the backend as a field of their own: %v", got)
+	}
+}
+
 func TestRedirects(t *testing.T) {
 	cases := []struct {
 		rd   route.Redirect
