@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -103,5 +104,16 @@ func TestKubectlPluginRootCommand(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "kubectl aviary promote ROLLOUT_NAME") {
 		t.Errorf("plugin help does not name `kubectl aviary`:\n%s", out.String())
+	}
+}
+
+func TestGatewayLogsTimesToTheMillisecond(t *testing.T) {
+	millis := regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}`)
+	for _, verbose := range []bool{false, true} {
+		var out bytes.Buffer
+		gatewayLogger(&out, verbose).Info("route table swapped")
+		if !millis.MatchString(out.String()) {
+			t.Errorf("verbose=%v: no time to the millisecond in %q", verbose, out.String())
+		}
 	}
 }

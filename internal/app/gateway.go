@@ -1,9 +1,12 @@
 package app
 
 import (
+	"io"
 	"os"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	"go.uber.org/zap/zapcore"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -30,7 +33,7 @@ func NewGatewayCommand() *cobra.Command {
 			return opts.Validate()
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log := zap.New(zap.WriteTo(cmd.ErrOrStderr()), zap.UseDevMode(verbose))
+			log := gatewayLogger(cmd.ErrOrStderr(), verbose)
 			ctrl.SetLogger(log)
 			klog.SetLogger(log)
 			opts.ApplyGCPercent(os.LookupEnv)
@@ -41,4 +44,13 @@ func NewGatewayCommand() *cobra.Command {
 	opts.AddFlags(cmd.Flags())
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "Log at debug level")
 	return cmd
+}
+
+// gatewayLogger logs JSON, or text at debug level with --verbose, with times to the
+// millisecond: a data plane's events (a route table swapped, a socket opened) are compared
+// with what clients saw, and a second is too coarse for that.
+func gatewayLogger(w io.Writer, verbose bool) logr.Logger {
+	return zap.New(zap.WriteTo(w), zap.UseDevMode(verbose), func(o *zap.Options) {
+		o.TimeEncoder = zapcore.ISO8601TimeEncoder
+	})
 }
