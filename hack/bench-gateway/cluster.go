@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -136,14 +137,15 @@ func benchRoute(stable, canary int32) *gwv1.HTTPRoute {
 type changeResult struct {
 	applied          time.Duration // from sending the update to the first canary answer
 	accepted         time.Duration // of which the API server took this to accept the update
+	swapped          time.Duration // when the gateway's log has the new table swapped in; -1 if not found
 	requests, failed int64
 }
 
 // weightChange moves all weight from stable to canary while load runs, and measures the time
-// from sending the update to the API server until the first answer from the canary, and how
-// much of it the update call itself took.
-func (cl *cluster) weightChange(ctx context.Context, url string, rps float64) (changeResult, error) {
-	var res changeResult
+// from sending the update to the API server until the first answer from the canary, how much
+// of it the update call itself took, and when the gateway's log has the new table swapped in.
+func (cl *cluster) weightChange(ctx context.Context, url string, rps float64, gatewayLog string) (changeResult, error) {
+	res := changeResult{swapped: -1}
 	var requests, failed atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -200,8 +202,23 @@ func (cl *cluster) weightChange(ctx context.Context, url string, rps float64) (c
 	close(stop)
 	wg.Wait()
 	res.requests, res.failed = requests.Load(), failed.Load()
+	if log, err := os.Open(gatewayLog); err == nil {
+		if at, ok := firstSwapAt(log, sent); ok {
+			res.swapped = at.Sub(sent)
+		}
+		_ = log.Close()
+	}
 	if res.applied == 0 {
 		return res, fmt.Errorf("the canary never answered within 10s of the weight change")
 	}
 	return res, nil
+}
+
+// swapNote says when the gateway swapped its table in, as its log has it.
+func (r changeResult) swapNote() string {
+	if r.swapped < 0 {
+		return "the gateway's log has no table swapped in after the update"
+	}
+	return fmt.Sprintf("the gateway's log has the new table swapped in %s after the update was sent (to its millisecond)",
+		r.swapped.Round(time.Millisecond))
 }

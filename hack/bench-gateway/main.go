@@ -100,7 +100,7 @@ func run(c config) (string, error) {
 	}
 	gw, err := start(ctx, procs.add, c.proxyCPU, []string{"GOMAXPROCS=1"}, filepath.Join(tmp, "gateway.log"), c.aviary, "gateway",
 		"--kubeconfig", cl.kubeconfig, "--controller-name", benchController, "--address-pool", "127.0.102.0/24",
-		"--metrics-bind-address", "0", "--health-probe-bind-address", "0")
+		"--metrics-bind-address", "0", "--health-probe-bind-address", "0", "-v") // -v: its table swaps, timed
 	if err != nil {
 		return "", err
 	}
@@ -134,7 +134,7 @@ func run(c config) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	change, err := cl.weightChange(ctx, gwURL, half/2)
+	change, err := cl.weightChange(ctx, gwURL, half/2, filepath.Join(tmp, "gateway.log"))
 	if err != nil {
 		return "", err
 	}
@@ -162,9 +162,10 @@ func render(c config, rounds []throughputRound, capNote string, half halfLoad, c
 	renderThroughput(&b, c, rounds, capNote)
 	half.render(&b)
 	fmt.Fprintf(&b, "Weight change (HTTPRoute stable 100 → canary 100, update through the API server, under %.0f requests/s of load): "+
-		"**applied %s** after the update was sent, of which the API server took %s to accept it (goal < 50 ms); "+
+		"**applied %s** after the update was sent, of which the API server took %s to accept it (goal < 50 ms); %s; "+
 		"%d requests during the change, **%d failed**.\n",
-		half.target/2, change.applied.Round(100*time.Microsecond), change.accepted.Round(100*time.Microsecond), change.requests, change.failed)
+		half.target/2, change.applied.Round(100*time.Microsecond), change.accepted.Round(100*time.Microsecond), change.swapNote(),
+		change.requests, change.failed)
 	return b.String()
 }
 
