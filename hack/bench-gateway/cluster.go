@@ -136,14 +136,15 @@ func benchRoute(stable, canary int32) *gwv1.HTTPRoute {
 
 type changeResult struct {
 	applied          time.Duration // from sending the update to the first canary answer
-	accepted         time.Duration // of which the API server took this to accept the update
+	accepted         time.Duration // from sending the update to the API server's answer to it
 	swapped          time.Duration // when the gateway's log has the new table swapped in; -1 if not found
 	requests, failed int64
 }
 
 // weightChange moves all weight from stable to canary while load runs, and measures the time
-// from sending the update to the API server until the first answer from the canary, how much
-// of it the update call itself took, and when the gateway's log has the new table swapped in.
+// from sending the update to the API server until the first answer from the canary (asked for
+// from that moment on), how long the update call itself took, and when the gateway's log has
+// the new table swapped in.
 func (cl *cluster) weightChange(ctx context.Context, url string, rps float64, gatewayLog string) (changeResult, error) {
 	res := changeResult{swapped: -1}
 	var requests, failed atomic.Int64
@@ -188,19 +189,35 @@ func (cl *cluster) weightChange(ctx context.Context, url string, rps float64, ga
 	}
 	route.Spec.Rules[0].BackendRefs = benchRoute(0, 100).Spec.Rules[0].BackendRefs
 	sent := time.Now()
-	if err := cl.c.Update(ctx, route); err != nil {
-		return res, err
-	}
-	res.accepted = time.Since(sent)
-	for time.Since(sent) < 10*time.Second {
-		if be, ok := hit(); ok && be == "canary" {
-			res.applied = time.Since(sent)
-			break
+	firstCanary := make(chan time.Duration, 1)
+	wg.Add(1)
+	go func() { // from the moment the update leaves: the gateway can have it before its sender
+		defer wg.Done()
+		for time.Since(sent) < 10*time.Second {
+			select {
+			case <-stop:
+				firstCanary <- 0
+				return
+			default:
+			}
+			if be, ok := hit(); ok && be == "canary" {
+				firstCanary <- time.Since(sent)
+				return
+			}
 		}
+		firstCanary <- 0
+	}()
+	err := cl.c.Update(ctx, route)
+	res.accepted = time.Since(sent)
+	if err == nil {
+		res.applied = <-firstCanary
+		time.Sleep(500 * time.Millisecond)
 	}
-	time.Sleep(500 * time.Millisecond)
 	close(stop)
 	wg.Wait()
+	if err != nil {
+		return res, err
+	}
 	res.requests, res.failed = requests.Load(), failed.Load()
 	if log, err := os.Open(gatewayLog); err == nil {
 		if at, ok := firstSwapAt(log, sent); ok {

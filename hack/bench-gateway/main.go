@@ -162,7 +162,7 @@ func render(c config, rounds []throughputRound, capNote string, half halfLoad, c
 	renderThroughput(&b, c, rounds, capNote)
 	half.render(&b)
 	fmt.Fprintf(&b, "Weight change (HTTPRoute stable 100 → canary 100, update through the API server, under %.0f requests/s of load): "+
-		"**applied %s** after the update was sent, of which the API server took %s to accept it (goal < 50 ms); %s; "+
+		"**applied %s** after the update was sent (goal < 50 ms; the API server answered the update after %s); %s; "+
 		"%d requests during the change, **%d failed**.\n",
 		half.target/2, change.applied.Round(100*time.Microsecond), change.accepted.Round(100*time.Microsecond), change.swapNote(),
 		change.requests, change.failed)
