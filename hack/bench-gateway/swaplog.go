@@ -5,10 +5,9 @@ import (
 	"io"
 	"strings"
 	"time"
-)
 
-// swapMessage is what `aviary gateway -v` logs each time it swaps a new route table in.
-const swapMessage = "route table swapped"
+	gateway "github.com/aviary-dev/aviary/internal/gateway/controller"
+)
 
 // firstSwapAt returns when the gateway's log (text, written with -v) first reports a route
 // table swapped in at or after t, to the millisecond its log gives; false when it does not.
@@ -18,7 +17,7 @@ func firstSwapAt(log io.Reader, t time.Time) (time.Time, bool) {
 	lines.Buffer(make([]byte, 64<<10), 1<<20)
 	for lines.Scan() {
 		line := lines.Text()
-		if !strings.Contains(line, swapMessage) {
+		if !strings.Contains(line, gateway.TableSwappedMessage) {
 			continue
 		}
 		stamp, _, _ := strings.Cut(line, "\t")

@@ -50,7 +50,8 @@ func NewGatewayCommand() *cobra.Command {
 // millisecond: a data plane's events (a route table swapped, a socket opened) are compared
 // with what clients saw, and a second is too coarse for that.
 func gatewayLogger(w io.Writer, verbose bool) logr.Logger {
-	return zap.New(zap.WriteTo(w), zap.UseDevMode(verbose), func(o *zap.Options) {
-		o.TimeEncoder = zapcore.ISO8601TimeEncoder
-	})
+	return zap.New(zap.WriteTo(w), zap.UseDevMode(verbose), millisecondTimes)
 }
+
+// millisecondTimes makes a logger write ISO 8601 times with milliseconds.
+func millisecondTimes(o *zap.Options) { o.TimeEncoder = zapcore.ISO8601TimeEncoder }

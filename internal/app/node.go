@@ -98,9 +98,7 @@ func nodeLogger(cmd *cobra.Command, verbose bool) klog.Logger {
 	if verbose {
 		level = zapcore.Level(-4)
 	}
-	return zap.New(zap.WriteTo(cmd.ErrOrStderr()), zap.Level(level), zap.ConsoleEncoder(func(c *zapcore.EncoderConfig) {
-		c.EncodeTime = zapcore.ISO8601TimeEncoder
-	}))
+	return zap.New(zap.WriteTo(cmd.ErrOrStderr()), zap.Level(level), zap.ConsoleEncoder(), millisecondTimes)
 }
 
 // NewDemoAppCommand returns `aviary demo-app`, the demo app alone on one address, for
