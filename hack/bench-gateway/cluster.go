@@ -193,19 +193,19 @@ func (cl *cluster) weightChange(ctx context.Context, url string, rps float64, ga
 	wg.Add(1)
 	go func() { // from the moment the update leaves: the gateway can have it before its sender
 		defer wg.Done()
+		var at time.Duration // 0: no canary answer
+		defer func() { firstCanary <- at }()
 		for time.Since(sent) < 10*time.Second {
 			select {
 			case <-stop:
-				firstCanary <- 0
 				return
 			default:
 			}
 			if be, ok := hit(); ok && be == "canary" {
-				firstCanary <- time.Since(sent)
+				at = time.Since(sent)
 				return
 			}
 		}
-		firstCanary <- 0
 	}()
 	err := cl.c.Update(ctx, route)
 	res.accepted = time.Since(sent)
