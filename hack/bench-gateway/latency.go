@@ -11,8 +11,8 @@ import (
 // halfLoad is the latency at half the gateway's maximum: rounds of paced wrk runs (pacedWrk),
 // through the gateway and directly in turn, so both see the same machine. The figure is the
 // median over the rounds of the p99 difference: on a 2-core VM one round's difference swings
-// by a millisecond either way. nginx runs the same rounds
-// as a reference for what any proxy hop adds on this machine.
+// by a millisecond either way. nginx and the floor proxy (floor_linux.go) run the same rounds,
+// as references for what a proxy hop adds on this machine: a common one, and the least one.
 type halfLoad struct {
 	target   float64
 	conns    int
@@ -21,12 +21,16 @@ type halfLoad struct {
 }
 
 type latencyRound struct {
-	gateway, nginx, direct wrkResult
-	addedP50, addedP99     time.Duration // by the gateway
-	nginxP50, nginxP99     time.Duration // added by nginx
+	gateway, nginx, floor, direct wrkResult
+	addedP50, addedP99            time.Duration // by the gateway
+	nginxP50, nginxP99            time.Duration // added by nginx
+	floorP50, floorP99            time.Duration // added by the floor proxy
 }
 
-func measureHalfLoad(ctx context.Context, c config, dir, gwURL, nginxURL, directURL string, rps float64) (halfLoad, error) {
+// proxyURLs are the ways to the same backend the benchmark compares.
+type proxyURLs struct{ gateway, nginx, floor, direct string }
+
+func measureHalfLoad(ctx context.Context, c config, dir string, urls proxyURLs, rps float64) (halfLoad, error) {
 	h := halfLoad{target: rps, duration: c.latencyDuration}
 	run := c
 	run.duration = c.latencyDuration
@@ -36,16 +40,21 @@ func measureHalfLoad(ctx context.Context, c config, dir, gwURL, nginxURL, direct
 	}
 	for range c.latencyRounds {
 		var r latencyRound
-		if r.gateway, h.conns, err = pacedWrk(ctx, run, script, gwURL, rps); err != nil {
+		if r.gateway, h.conns, err = pacedWrk(ctx, run, script, urls.gateway, rps); err != nil {
 			return h, err
 		}
-		if r.nginx, _, err = pacedWrk(ctx, run, script, nginxURL, rps); err != nil {
-			return h, err
-		}
-		if r.direct, _, err = pacedWrk(ctx, run, script, directURL, rps); err != nil {
-			return h, err
+		for _, p := range []struct {
+			result *wrkResult
+			url    string
+		}{{&r.nginx, urls.nginx}, {&r.floor, urls.floor}, {&r.direct, urls.direct}} {
+			if *p.result, _, err = pacedWrk(ctx, run, script, p.url, rps); err != nil {
+				return h, err
+			}
 		}
 		if r.nginxP50, r.nginxP99, err = added(r.nginx, r.direct); err != nil {
+			return h, err
+		}
+		if r.floorP50, r.floorP99, err = added(r.floor, r.direct); err != nil {
 			return h, err
 		}
 		if r.addedP50, r.addedP99, err = added(r.gateway, r.direct); err != nil {
@@ -91,17 +100,24 @@ func (h halfLoad) median(of func(latencyRound) time.Duration) time.Duration {
 
 func (h halfLoad) render(b *strings.Builder) {
 	fmt.Fprintf(b, "At half the gateway's maximum (target %.0f requests/s: wrk -c%d, each connection pausing a random 0–%d ms "+
-		"after an answer; %d rounds of %s each through the gateway, through nginx, then direct):\n\n",
+		"after an answer; %d rounds of %s each through the gateway, through nginx, through the floor proxy, then direct):\n\n",
 		h.target, h.conns, 2*paceMeanMs, len(h.rounds), h.duration)
-	fmt.Fprintf(b, "| round | gateway req/s, p50 / p99 | nginx req/s, p50 / p99 | direct req/s, p50 / p99 | added by the gateway p50 / p99 | added by nginx p50 / p99 |\n|---|---|---|---|---|---|\n")
+	fmt.Fprintf(b, "| round | gateway req/s, p50 / p99 | nginx req/s, p50 / p99 | floor req/s, p50 / p99 | direct req/s, p50 / p99 "+
+		"| added by the gateway p50 / p99 | added by nginx p50 / p99 | added by the floor p50 / p99 |\n|---|---|---|---|---|---|---|---|\n")
 	for i, r := range h.rounds {
-		fmt.Fprintf(b, "| %d | %.0f, %s / %s | %.0f, %s / %s | %.0f, %s / %s | %s / %s | %s / %s |\n", i+1,
-			r.gateway.rps, r.gateway.p50, r.gateway.p99, r.nginx.rps, r.nginx.p50, r.nginx.p99,
-			r.direct.rps, r.direct.p50, r.direct.p99, r.addedP50, r.addedP99, r.nginxP50, r.nginxP99)
+		fmt.Fprintf(b, "| %d | %s | %s | %s | %s | %s / %s | %s / %s | %s / %s |\n", i+1,
+			r.gateway.cell(), r.nginx.cell(), r.floor.cell(), r.direct.cell(),
+			r.addedP50, r.addedP99, r.nginxP50, r.nginxP99, r.floorP50, r.floorP99)
 	}
-	fmt.Fprintf(b, "\n**Added latency, median of the rounds: gateway p50 %s, p99 %s** (goal: p99 < 1 ms); nginx p50 %s, p99 %s.\n\n",
+	fmt.Fprintf(b, "\n**Added latency, median of the rounds: gateway p50 %s, p99 %s** (goal: p99 < 1 ms); nginx p50 %s, p99 %s; "+
+		"the floor proxy p50 %s, p99 %s.\n\n",
 		h.median(func(r latencyRound) time.Duration { return r.addedP50 }),
 		h.median(func(r latencyRound) time.Duration { return r.addedP99 }),
 		h.median(func(r latencyRound) time.Duration { return r.nginxP50 }),
-		h.median(func(r latencyRound) time.Duration { return r.nginxP99 }))
+		h.median(func(r latencyRound) time.Duration { return r.nginxP99 }),
+		h.median(func(r latencyRound) time.Duration { return r.floorP50 }),
+		h.median(func(r latencyRound) time.Duration { return r.floorP99 }))
 }
+
+// cell is a run as the latency table shows it: requests per second, p50 / p99.
+func (r wrkResult) cell() string { return fmt.Sprintf("%.0f, %s / %s", r.rps, r.p50, r.p99) }

@@ -41,6 +41,14 @@ type config struct {
 }
 
 func main() {
+	if len(os.Args) == 4 && os.Args[1] == "floor" {
+		// The floor proxy (floor_linux.go), run by the benchmark as a process of its own.
+		if err := runFloor(os.Args[2], os.Args[3]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench-gateway floor:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var c config
 	flag.StringVar(&c.aviary, "aviary", "bin/aviary", "aviary binary")
 	flag.DurationVar(&c.duration, "duration", 10*time.Second, "length of each wrk run")
@@ -118,8 +126,13 @@ func run(c config) (string, error) {
 		return "", fmt.Errorf("nginx never answered: %w", err)
 	}
 
+	floorURL, err := startFloor(ctx, procs.add, c.proxyCPU, tmp, stableAddr)
+	if err != nil {
+		return "", err
+	}
+	urls := proxyURLs{gateway: gwURL, nginx: nginxURL, floor: floorURL, direct: "http://" + stableAddr + "/"}
 	if c.hold {
-		return "", holdUntilInterrupted(ctx, gw.Process.Pid, "http://"+stableAddr+"/", nginxURL, gwURL)
+		return "", holdUntilInterrupted(ctx, gw.Process.Pid, urls)
 	}
 	rounds, capNote, err := measureThroughput(ctx, c, "http://"+stableAddr+"/", nginxURL, gwURL, ng, []int{gw.Process.Pid})
 	if err != nil {
@@ -130,7 +143,7 @@ func run(c config) (string, error) {
 		gwRPS = append(gwRPS, r.gateway.rps)
 	}
 	half := median(gwRPS) / 2
-	load, err := measureHalfLoad(ctx, c, tmp, gwURL, nginxURL, "http://"+stableAddr+"/", half)
+	load, err := measureHalfLoad(ctx, c, tmp, urls, half)
 	if err != nil {
 		return "", err
 	}
@@ -144,8 +157,9 @@ func run(c config) (string, error) {
 }
 
 // holdUntilInterrupted keeps the setup up for measurements by hand, for an hour at most.
-func holdUntilInterrupted(ctx context.Context, gatewayPID int, direct, nginx, gateway string) error {
-	fmt.Printf("direct  %s\nnginx   %s\ngateway %s (pid %d)\nholding; interrupt to stop\n", direct, nginx, gateway, gatewayPID)
+func holdUntilInterrupted(ctx context.Context, gatewayPID int, urls proxyURLs) error {
+	fmt.Printf("direct  %s\nnginx   %s\nfloor   %s\ngateway %s (pid %d)\nholding; interrupt to stop\n",
+		urls.direct, urls.nginx, urls.floor, urls.gateway, gatewayPID)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	<-ctx.Done()
