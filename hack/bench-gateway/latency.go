@@ -30,7 +30,10 @@ type latencyRound struct {
 // proxyURLs are the ways to the same backend the benchmark compares.
 type proxyURLs struct{ gateway, nginx, floor, direct string }
 
-func measureHalfLoad(ctx context.Context, c config, dir string, urls proxyURLs, rps float64) (halfLoad, error) {
+// proxyPIDs are the processes of each proxy, whose CPU per request the rounds measure.
+type proxyPIDs struct{ gateway, nginx, floor []int }
+
+func measureHalfLoad(ctx context.Context, c config, dir string, urls proxyURLs, pids proxyPIDs, rps float64) (halfLoad, error) {
 	h := halfLoad{target: rps, duration: c.latencyDuration}
 	run := c
 	run.duration = c.latencyDuration
@@ -40,14 +43,15 @@ func measureHalfLoad(ctx context.Context, c config, dir string, urls proxyURLs, 
 	}
 	for range c.latencyRounds {
 		var r latencyRound
-		if r.gateway, h.conns, err = pacedWrk(ctx, run, script, urls.gateway, rps); err != nil {
+		if r.gateway, h.conns, err = pacedWrk(ctx, run, script, urls.gateway, pids.gateway, rps); err != nil {
 			return h, err
 		}
 		for _, p := range []struct {
 			result *wrkResult
 			url    string
-		}{{&r.nginx, urls.nginx}, {&r.floor, urls.floor}, {&r.direct, urls.direct}} {
-			if *p.result, _, err = pacedWrk(ctx, run, script, p.url, rps); err != nil {
+			pids   []int
+		}{{&r.nginx, urls.nginx, pids.nginx}, {&r.floor, urls.floor, pids.floor}, {&r.direct, urls.direct, nil}} {
+			if *p.result, _, err = pacedWrk(ctx, run, script, p.url, p.pids, rps); err != nil {
 				return h, err
 			}
 		}
@@ -103,21 +107,32 @@ func (h halfLoad) render(b *strings.Builder) {
 		"after an answer; %d rounds of %s each through the gateway, through nginx, through the floor proxy, then direct):\n\n",
 		h.target, h.conns, 2*paceMeanMs, len(h.rounds), h.duration)
 	fmt.Fprintf(b, "| round | gateway req/s, p50 / p99 | nginx req/s, p50 / p99 | floor req/s, p50 / p99 | direct req/s, p50 / p99 "+
-		"| added by the gateway p50 / p99 | added by nginx p50 / p99 | added by the floor p50 / p99 |\n|---|---|---|---|---|---|---|---|\n")
+		"| added by the gateway p50 / p99 | added by nginx p50 / p99 | added by the floor p50 / p99 "+
+		"| CPU per request: gateway / nginx / floor |\n|---|---|---|---|---|---|---|---|---|\n")
 	for i, r := range h.rounds {
-		fmt.Fprintf(b, "| %d | %s | %s | %s | %s | %s / %s | %s / %s | %s / %s |\n", i+1,
+		fmt.Fprintf(b, "| %d | %s | %s | %s | %s | %s / %s | %s / %s | %s / %s | %s / %s / %s |\n", i+1,
 			r.gateway.cell(), r.nginx.cell(), r.floor.cell(), r.direct.cell(),
-			r.addedP50, r.addedP99, r.nginxP50, r.nginxP99, r.floorP50, r.floorP99)
+			r.addedP50, r.addedP99, r.nginxP50, r.nginxP99, r.floorP50, r.floorP99,
+			micros(r.gateway.cpuPerRequest()), micros(r.nginx.cpuPerRequest()), micros(r.floor.cpuPerRequest()))
 	}
 	fmt.Fprintf(b, "\n**Added latency, median of the rounds: gateway p50 %s, p99 %s** (goal: p99 < 1 ms); nginx p50 %s, p99 %s; "+
-		"the floor proxy p50 %s, p99 %s.\n\n",
+		"the floor proxy p50 %s, p99 %s. CPU per request at this load (user and system, from /proc), median of the rounds: "+
+		"gateway %s, nginx %s, the floor proxy %s.\n\n",
 		h.median(func(r latencyRound) time.Duration { return r.addedP50 }),
 		h.median(func(r latencyRound) time.Duration { return r.addedP99 }),
 		h.median(func(r latencyRound) time.Duration { return r.nginxP50 }),
 		h.median(func(r latencyRound) time.Duration { return r.nginxP99 }),
 		h.median(func(r latencyRound) time.Duration { return r.floorP50 }),
-		h.median(func(r latencyRound) time.Duration { return r.floorP99 }))
+		h.median(func(r latencyRound) time.Duration { return r.floorP99 }),
+		micros(h.median(func(r latencyRound) time.Duration { return r.gateway.cpuPerRequest() })),
+		micros(h.median(func(r latencyRound) time.Duration { return r.nginx.cpuPerRequest() })),
+		micros(h.median(func(r latencyRound) time.Duration { return r.floor.cpuPerRequest() })))
 }
 
 // cell is a run as the latency table shows it: requests per second, p50 / p99.
 func (r wrkResult) cell() string { return fmt.Sprintf("%.0f, %s / %s", r.rps, r.p50, r.p99) }
+
+// micros prints d in microseconds to a tenth: CPU per request is tens of them.
+func micros(d time.Duration) string {
+	return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond))
+}

@@ -31,3 +31,16 @@ func TestHalfLoadMedianOfRounds(t *testing.T) {
 		t.Errorf("median = %v, want 2ms", got)
 	}
 }
+
+func TestCPUPerRequest(t *testing.T) {
+	r := wrkResult{requests: 80_000, cpuSeconds: 3.2}
+	if got := r.cpuPerRequest(); got != 40*time.Microsecond {
+		t.Errorf("cpuPerRequest = %v, want 40µs", got)
+	}
+	if got := micros(r.cpuPerRequest()); got != "40.0 µs" {
+		t.Errorf("micros = %q, want \"40.0 µs\"", got)
+	}
+	if got := (wrkResult{}).cpuPerRequest(); got != 0 {
+		t.Errorf("cpuPerRequest of no requests = %v, want 0", got)
+	}
+}

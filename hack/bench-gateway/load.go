@@ -32,6 +32,14 @@ var (
 // perCPUSecond is the requests served per second of the proxy's CPU time.
 func (r wrkResult) perCPUSecond() float64 { return float64(r.requests) / r.cpuSeconds }
 
+// cpuPerRequest is the proxy's CPU time per request served.
+func (r wrkResult) cpuPerRequest() time.Duration {
+	if r.requests == 0 {
+		return 0
+	}
+	return time.Duration(r.cpuSeconds / float64(r.requests) * float64(time.Second))
+}
+
 // wrk runs wrk against url and measures the CPU the proxy processes pids used meanwhile.
 // Extra arguments go after the URL (a script and its arguments).
 func wrk(ctx context.Context, c config, url string, pids []int, extra ...string) (wrkResult, error) {
@@ -100,11 +108,12 @@ func writePaceScript(dir string) (string, error) {
 // pacedWrk runs wrk at about rps requests per second (pace.lua): enough connections that each,
 // pausing paceMeanMs on average after an answer, adds up to rps. It is closed loop, but at a
 // load well under the maximum the pauses, not the answers, set the pace.
-func pacedWrk(ctx context.Context, c config, script, url string, rps float64) (wrkResult, int, error) {
+// The CPU the processes pids used meanwhile is measured as in wrk.
+func pacedWrk(ctx context.Context, c config, script, url string, pids []int, rps float64) (wrkResult, int, error) {
 	// A request takes about 0.7 ms besides the pause, and wrk's timer adds up to 1 ms.
 	conns := int(math.Ceil(rps * (paceMeanMs + 0.7) / 1000))
 	c.connections = conns
-	r, err := wrk(ctx, c, url, nil, "-s", script, "--", strconv.Itoa(paceMeanMs))
+	r, err := wrk(ctx, c, url, pids, "-s", script, "--", strconv.Itoa(paceMeanMs))
 	return r, conns, err
 }
 

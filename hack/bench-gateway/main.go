@@ -126,11 +126,12 @@ func run(c config) (string, error) {
 		return "", fmt.Errorf("nginx never answered: %w", err)
 	}
 
-	floorURL, err := startFloor(ctx, procs.add, c.proxyCPU, tmp, stableAddr)
+	floorURL, floorPID, err := startFloor(ctx, procs.add, c.proxyCPU, tmp, stableAddr)
 	if err != nil {
 		return "", err
 	}
 	urls := proxyURLs{gateway: gwURL, nginx: nginxURL, floor: floorURL, direct: "http://" + stableAddr + "/"}
+	pids := proxyPIDs{gateway: []int{gw.Process.Pid}, nginx: ng, floor: []int{floorPID}}
 	if c.hold {
 		return "", holdUntilInterrupted(ctx, gw.Process.Pid, urls)
 	}
@@ -143,7 +144,7 @@ func run(c config) (string, error) {
 		gwRPS = append(gwRPS, r.gateway.rps)
 	}
 	half := median(gwRPS) / 2
-	load, err := measureHalfLoad(ctx, c, tmp, urls, half)
+	load, err := measureHalfLoad(ctx, c, tmp, urls, pids, half)
 	if err != nil {
 		return "", err
 	}
