@@ -155,7 +155,8 @@ var crlfcrlf = []byte("\r\n\r\n")
 
 // clientReadable reads what the client sent and forwards a complete request head. While a
 // request is at the backend the next one stays in the socket: level-triggered, the loop comes
-// back to it.
+// back to it (and spins on a client that closed meanwhile until the answer comes, microseconds;
+// good enough for a measuring tool).
 func (p *floorProxy) clientReadable(c *floorConn) {
 	if c.busy {
 		return
