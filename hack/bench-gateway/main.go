@@ -135,7 +135,7 @@ func run(c config) (string, error) {
 	if c.hold {
 		return "", holdUntilInterrupted(ctx, gw.Process.Pid, urls)
 	}
-	rounds, capNote, err := measureThroughput(ctx, c, "http://"+stableAddr+"/", nginxURL, gwURL, ng, []int{gw.Process.Pid})
+	rounds, capNote, err := measureThroughput(ctx, c, urls, pids)
 	if err != nil {
 		return "", err
 	}

@@ -26,27 +26,27 @@ func (r throughputRound) cappedRatio() float64 { return r.cappedGateway.rps / r.
 
 // measureThroughput alternates the paths round by round, so that the drift of a shared
 // machine touches nginx and the gateway alike; the report gives each round and the medians.
-func measureThroughput(ctx context.Context, c config, directURL, nginxURL, gwURL string, ngPids, gwPids []int) ([]throughputRound, string, error) {
+func measureThroughput(ctx context.Context, c config, urls proxyURLs, pids proxyPIDs) ([]throughputRound, string, error) {
 	rounds := make([]throughputRound, c.throughputRounds)
 	capNote := ""
 	for i := range rounds {
 		r := &rounds[i]
 		var err error
-		if r.direct, err = wrk(ctx, c, directURL, nil); err != nil {
+		if r.direct, err = wrk(ctx, c, urls.direct, nil); err != nil {
 			return nil, "", err
 		}
-		if r.nginx, err = wrk(ctx, c, nginxURL, ngPids); err != nil {
+		if r.nginx, err = wrk(ctx, c, urls.nginx, pids.nginx); err != nil {
 			return nil, "", err
 		}
-		if r.gateway, err = wrk(ctx, c, gwURL, gwPids); err != nil {
+		if r.gateway, err = wrk(ctx, c, urls.gateway, pids.gateway); err != nil {
 			return nil, "", err
 		}
 		if c.capPercent <= 0 {
 			capNote = "CPU cap off (-cap-percent 0)"
 			continue
 		}
-		if r.cappedNginx, err = cappedWrk(ctx, c, nginxURL, ngPids); err == nil {
-			r.cappedGateway, err = cappedWrk(ctx, c, gwURL, gwPids)
+		if r.cappedNginx, err = cappedWrk(ctx, c, urls.nginx, pids.nginx); err == nil {
+			r.cappedGateway, err = cappedWrk(ctx, c, urls.gateway, pids.gateway)
 		}
 		switch {
 		case errors.Is(err, errStillCapped):
