@@ -44,3 +44,12 @@ func TestCPUPerRequest(t *testing.T) {
 		t.Errorf("cpuPerRequest of no requests = %v, want 0", got)
 	}
 }
+
+func TestStatusKiB(t *testing.T) {
+	status := "Name:\taviary\nVmHWM:\t   95412 kB\nVmRSS:\t   81372 kB\nRssAnon:\t   20388 kB\nRssFile:\t   55024 kB\n"
+	for field, want := range map[string]int64{"VmHWM": 95412, "RssAnon": 20388, "RssFile": 55024, "Missing": 0} {
+		if got := statusKiB(status, field); got != want {
+			t.Errorf("statusKiB(%s) = %d, want %d", field, got, want)
+		}
+	}
+}

@@ -133,19 +133,32 @@ func parseWrkDuration(s string) (time.Duration, error) {
 }
 
 // peakRSS sums the peak resident memory (VmHWM) of pids.
-func peakRSS(pids []int) string {
+func peakRSS(pids []int) string { return sumStatus(pids, "VmHWM") }
+
+// anonRSS sums the resident anonymous memory (RssAnon: heap and stacks, not the pages of the
+// program's file, which the page cache shares) of pids now.
+func anonRSS(pids []int) string { return sumStatus(pids, "RssAnon") }
+
+// sumStatus sums a kB field of /proc/PID/status over pids, in MiB.
+func sumStatus(pids []int, field string) string {
 	var kib int64
 	for _, pid := range pids {
 		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 		if err != nil {
 			continue
 		}
-		for _, line := range strings.Split(string(data), "\n") {
-			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-				n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-				kib += n
-			}
-		}
+		kib += statusKiB(string(data), field)
 	}
 	return fmt.Sprintf("%.1f MiB", float64(kib)/1024)
+}
+
+// statusKiB reads field ("VmHWM", "RssAnon", …) from the text of a /proc/PID/status; 0 if absent.
+func statusKiB(status, field string) int64 {
+	for _, line := range strings.Split(status, "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
 }

@@ -153,7 +153,9 @@ func run(c config) (string, error) {
 		return "", err
 	}
 	report := render(c, rounds, capNote, load, change)
-	report += fmt.Sprintf("\nGateway peak resident memory over the run: %s (nginx worker and master: %s).\n", peakRSS([]int{gw.Process.Pid}), peakRSS(ng))
+	report += fmt.Sprintf("\nGateway peak resident memory over the run: %s, of which anonymous (heap and stacks) at the end %s; "+
+		"the rest is mostly pages of the aviary binary, which the page cache shares (nginx worker and master: %s, anonymous %s).\n",
+		peakRSS(pids.gateway), anonRSS(pids.gateway), peakRSS(pids.nginx), anonRSS(pids.nginx))
 	return report, nil
 }
 
