@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strconv"
 	"syscall"
-	"unsafe"
+
+	"github.com/aviary-dev/aviary/internal/gateway/h1"
+	"github.com/aviary-dev/aviary/internal/gateway/rawsock"
 )
 
 // The floor proxy is the least work a proxy hop can do, run beside the gateway and nginx so that
@@ -20,6 +21,7 @@ import (
 // connection, which wrk reports as an error.
 type floorProxy struct {
 	epfd    int
+	lfd     int // the listening socket
 	backend syscall.Sockaddr
 	conns   map[int]*floorConn // by file descriptor
 }
@@ -49,16 +51,16 @@ func runFloor(listen, backend string) error {
 	if err != nil {
 		return err
 	}
-	p := &floorProxy{epfd: epfd, backend: sockaddr4(ba), conns: map[int]*floorConn{}}
+	p := &floorProxy{epfd: epfd, lfd: lfd, backend: sockaddr4(ba), conns: map[int]*floorConn{}}
 	if err := p.watch(lfd); err != nil {
 		return err
 	}
-	return p.loop(lfd)
+	return p.loop()
 }
 
 // loop waits for the epoll set through Go's poller (the epoll fd is readable when it has events),
 // so the goroutine parks like any other instead of blocking a thread in epoll_wait.
-func (p *floorProxy) loop(lfd int) error {
+func (p *floorProxy) loop() error {
 	if err := syscall.SetNonblock(p.epfd, true); err != nil {
 		return err
 	}
@@ -69,25 +71,25 @@ func (p *floorProxy) loop(lfd int) error {
 	events := make([]syscall.EpollEvent, 256)
 	for {
 		n := 0
-		waitErr := rc.Read(func(fd uintptr) bool {
-			n, err = syscall.EpollWait(int(fd), events, 0)
-			return err != nil || n > 0
-		})
-		if waitErr != nil {
-			return waitErr
-		}
-		if err != nil && !errors.Is(err, syscall.EINTR) {
+		var waitErr error
+		if err := rc.Read(func(fd uintptr) bool {
+			n, waitErr = syscall.EpollWait(int(fd), events, 0)
+			return waitErr != nil || n > 0
+		}); err != nil {
 			return err
 		}
+		if waitErr != nil && !errors.Is(waitErr, syscall.EINTR) {
+			return waitErr
+		}
 		for _, ev := range events[:max(n, 0)] {
-			p.dispatch(int(ev.Fd), lfd)
+			p.dispatch(int(ev.Fd))
 		}
 	}
 }
 
-func (p *floorProxy) dispatch(fd, lfd int) {
-	if fd == lfd {
-		p.acceptAll(lfd)
+func (p *floorProxy) dispatch(fd int) {
+	if fd == p.lfd {
+		p.acceptAll()
 		return
 	}
 	c := p.conns[fd]
@@ -106,9 +108,9 @@ func (p *floorProxy) watch(fd int) error {
 }
 
 // acceptAll takes every waiting client and connects it to a backend connection of its own.
-func (p *floorProxy) acceptAll(lfd int) {
+func (p *floorProxy) acceptAll() {
 	for {
-		cfd, sa, err := syscall.Accept4(lfd, syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
+		cfd, sa, err := syscall.Accept4(p.lfd, syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
 		if err != nil {
 			return // EAGAIN: no more for now
 		}
@@ -243,11 +245,11 @@ func answerLength(buf []byte) int {
 		head = rest
 		name, value, found := bytes.Cut(line, []byte(":"))
 		if found && bytes.EqualFold(name, []byte("Content-Length")) {
-			n, err := strconv.Atoi(string(bytes.TrimSpace(value)))
-			if err != nil || n < 0 {
+			n, ok := h1.ParseContentLength(bytes.TrimSpace(value))
+			if !ok {
 				return -1
 			}
-			return end + len(crlfcrlf) + n
+			return end + len(crlfcrlf) + int(n)
 		}
 	}
 	return -1
@@ -259,7 +261,7 @@ func readMore(c *floorConn) bool {
 	if len(c.in) == cap(c.in) {
 		return true
 	}
-	n, errno := rawIO(syscall.SYS_READ, c.fd, c.in[len(c.in):cap(c.in)])
+	n, errno := rawsock.ReadWrite(syscall.SYS_READ, uintptr(c.fd), c.in[len(c.in):cap(c.in)])
 	switch {
 	case errno == syscall.EAGAIN:
 		return true
@@ -273,19 +275,8 @@ func readMore(c *floorConn) bool {
 // writeAll writes p; small heads and answers fit the socket buffer, so a short write is taken
 // as a failure rather than waited for.
 func writeAll(fd int, p []byte) bool {
-	n, errno := rawIO(syscall.SYS_WRITE, fd, p)
+	n, errno := rawsock.ReadWrite(syscall.SYS_WRITE, uintptr(fd), p)
 	return errno == 0 && n == len(p)
-}
-
-// rawIO reads or writes without entering the scheduler's system-call state: the sockets are
-// non-blocking, so the call never blocks (see internal/gateway/rawsock).
-func rawIO(trap uintptr, fd int, p []byte) (int, syscall.Errno) {
-	for {
-		r, _, e := syscall.RawSyscall(trap, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-		if e != syscall.EINTR {
-			return int(r), e
-		}
-	}
 }
 
 func listenFD(addr string) (int, error) {

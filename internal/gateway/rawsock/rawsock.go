@@ -38,8 +38,10 @@ type call struct {
 	try   func(fd uintptr) bool
 }
 
-// readWrite makes the read or write system call trap on fd with p, again when interrupted.
-func readWrite(trap, fd uintptr, p []byte) (int, syscall.Errno) {
+// ReadWrite makes the read or write system call trap (syscall.SYS_READ or SYS_WRITE) on fd with
+// p, again when interrupted, without entering the scheduler's system-call state: fd must be
+// non-blocking. p must not be empty.
+func ReadWrite(trap, fd uintptr, p []byte) (int, syscall.Errno) {
 	for {
 		r, _, e := syscall.RawSyscall(trap, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
 		switch e {
@@ -55,7 +57,7 @@ func readWrite(trap, fd uintptr, p []byte) (int, syscall.Errno) {
 // attempt makes the system call once the poller says the socket is ready; false asks the poller
 // to wait for readiness (EAGAIN) and to call again.
 func (c *call) attempt(fd uintptr) bool {
-	c.n, c.errno = readWrite(c.trap, fd, c.p)
+	c.n, c.errno = ReadWrite(c.trap, fd, c.p)
 	return c.errno != syscall.EAGAIN
 }
 
@@ -83,7 +85,7 @@ func (s *sendCall) attempt(fd uintptr) bool {
 		return true
 	}
 	for len(s.p) > 0 {
-		n, e := readWrite(syscall.SYS_WRITE, fd, s.p)
+		n, e := ReadWrite(syscall.SYS_WRITE, fd, s.p)
 		if e != 0 { // EAGAIN included: Write waits for room outside the read wait
 			s.errno = e
 			return true
