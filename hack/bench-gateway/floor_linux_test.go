@@ -44,11 +44,8 @@ func TestFloorProxyForwardsRequestsAndAnswers(t *testing.T) {
 		_, _ = io.WriteString(w, "answer to "+r.URL.Path)
 	}))
 	defer backend.Close()
-	addr := net.JoinHostPort("127.0.0.1", freePort())
-	go func() { t.Log(runFloor(addr, backend.Listener.Addr().String())) }() // ends with the test binary
-
+	addr := startFloorProxy(t, backend.Listener.Addr().String())
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxConnsPerHost: 1}}
-	waitUntil(t, listening(addr))
 	for _, path := range []string{"/one", "/two", "/three"} {
 		resp, err := client.Get("http://" + addr + path)
 		if err != nil {
@@ -74,9 +71,7 @@ func TestFloorProxyEndsAnswersWithoutLength(t *testing.T) {
 		_, _ = io.WriteString(w, "hello")
 	}))
 	defer backend.Close()
-	addr := net.JoinHostPort("127.0.0.1", freePort())
-	go func() { t.Log(runFloor(addr, backend.Listener.Addr().String())) }()
-	waitUntil(t, listening(addr))
+	addr := startFloorProxy(t, backend.Listener.Addr().String())
 	client := &http.Client{Timeout: 5 * time.Second}
 	resp, err := client.Get("http://" + addr + "/")
 	if err == nil {
@@ -88,23 +83,24 @@ func TestFloorProxyEndsAnswersWithoutLength(t *testing.T) {
 	}
 }
 
-// listening reports whether something accepts connections on addr.
-func listening(addr string) func() bool {
-	return func() bool {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			_ = c.Close()
-		}
-		return err == nil
-	}
-}
-
-func waitUntil(t *testing.T, ok func() bool) {
+// startFloorProxy runs the floor proxy to backend on a free loopback port until the test binary
+// ends (its loop has no stop), and returns its address once it accepts connections.
+func startFloorProxy(t *testing.T, backend string) string {
 	t.Helper()
+	addr := net.JoinHostPort("127.0.0.1", freePort())
+	failed := make(chan error, 1)
+	go func() { failed <- runFloor(addr, backend) }()
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if ok() {
-			return
+		select {
+		case err := <-failed:
+			t.Fatalf("the floor proxy stopped: %v", err)
+		default:
+		}
+		if c, err := net.Dial("tcp", addr); err == nil {
+			_ = c.Close()
+			return addr
 		}
 	}
-	t.Fatal("timed out")
+	t.Fatal("the floor proxy never accepted a connection")
+	return ""
 }
