@@ -13,20 +13,23 @@ import (
 )
 
 // The floor proxy is the least work a proxy hop can do, run beside the gateway and nginx so that
-// every report shows what this machine adds to any hop at the same load: a level-triggered epoll
-// loop on one goroutine, each client connection with a backend connection of its own (dialed
-// when the client connects), a request head copied there with X-Forwarded-For added, the answer
-// copied back once its Content-Length has arrived. No routing, no checks, no pool, no timeouts:
-// bodiless requests and answers framed by Content-Length only; anything else ends the
-// connection, which wrk reports as an error.
+// every report shows what this machine adds to any hop at the same load: an edge-triggered epoll
+// loop on one goroutine, a request head copied to a backend connection with X-Forwarded-For
+// added, the answer copied back once its Content-Length has arrived. Backend connections are
+// kept for the next request, the most recently used first, as the gateway and nginx keep theirs:
+// a connection per client would cost the kernel more than either proxy pays. No routing, no
+// checks, no timeouts: bodiless requests and answers framed by Content-Length only; anything
+// else ends the connection, which wrk reports as an error.
 type floorProxy struct {
 	epfd    int
 	lfd     int // the listening socket
 	backend syscall.Sockaddr
 	conns   map[int]*floorConn // by file descriptor
+	idle    []*floorConn       // backend connections without a request, most recently used last
 }
 
-// floorConn is one side of a client–backend pair.
+// floorConn is a client connection or a backend connection; peer is the other end of the
+// request in flight, nil between requests.
 type floorConn struct {
 	fd     int
 	peer   *floorConn
@@ -35,6 +38,7 @@ type floorConn struct {
 	out    []byte // the request head being built (client side)
 	from   string // the client's IP, for X-Forwarded-For
 	busy   bool   // client side: its request is at the backend; what it sends next waits
+	more   bool   // client side: it became readable while busy (an edge is reported only once)
 }
 
 // runFloor serves listen, forwarding to backend ("ip:port"), until the process ends.
@@ -103,32 +107,49 @@ func (p *floorProxy) dispatch(fd int) {
 }
 
 func (p *floorProxy) watch(fd int) error {
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(fd)}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | epollET, Fd: int32(fd)}
 	return syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, fd, &ev)
 }
 
-// acceptAll takes every waiting client and connects it to a backend connection of its own.
+// epollET is EPOLLET as the uint32 of an EpollEvent (the syscall constant is a negative int).
+const epollET = 1 << 31
+
+// acceptAll takes every waiting client.
 func (p *floorProxy) acceptAll() {
 	for {
 		cfd, sa, err := syscall.Accept4(p.lfd, syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
 		if err != nil {
 			return // EAGAIN: no more for now
 		}
-		bfd, err := p.dialBackend()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "floor: backend:", err)
-			_ = syscall.Close(cfd)
-			continue
-		}
 		_ = syscall.SetsockoptInt(cfd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
 		c := &floorConn{fd: cfd, client: true, in: make([]byte, 0, 4<<10), from: ipOf(sa)}
-		b := &floorConn{fd: bfd, in: make([]byte, 0, 8<<10), peer: c}
-		c.peer = b
-		p.conns[cfd], p.conns[bfd] = c, b
-		if p.watch(cfd) != nil || p.watch(bfd) != nil {
+		p.conns[cfd] = c
+		if p.watch(cfd) != nil {
 			p.closePair(c)
 		}
 	}
+}
+
+// takeBackend returns the most recently used idle backend connection, or a new one; nil when
+// the backend cannot be reached.
+func (p *floorProxy) takeBackend() *floorConn {
+	if k := len(p.idle); k > 0 {
+		b := p.idle[k-1]
+		p.idle = p.idle[:k-1]
+		return b
+	}
+	bfd, err := p.dialBackend()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "floor: backend:", err)
+		return nil
+	}
+	b := &floorConn{fd: bfd, in: make([]byte, 0, 8<<10)}
+	p.conns[bfd] = b
+	if p.watch(bfd) != nil {
+		p.closeConn(b)
+		return nil
+	}
+	return b
 }
 
 // dialBackend connects blocking (on loopback it takes microseconds), then makes the socket
@@ -146,21 +167,26 @@ func (p *floorProxy) dialBackend() (int, error) {
 	return fd, syscall.SetNonblock(fd, true)
 }
 
+// closePair closes c and the other end of its request in flight, if any.
 func (p *floorProxy) closePair(c *floorConn) {
-	for _, x := range []*floorConn{c, c.peer} {
-		delete(p.conns, x.fd)
-		_ = syscall.Close(x.fd)
+	if c.peer != nil {
+		p.closeConn(c.peer)
 	}
+	p.closeConn(c)
+}
+
+func (p *floorProxy) closeConn(c *floorConn) {
+	delete(p.conns, c.fd)
+	_ = syscall.Close(c.fd)
 }
 
 var crlfcrlf = []byte("\r\n\r\n")
 
 // clientReadable reads what the client sent and forwards a complete request head. While a
-// request is at the backend the next one stays in the socket: level-triggered, the loop comes
-// back to it (and spins on a client that closed meanwhile until the answer comes, microseconds;
-// good enough for a measuring tool).
+// request is at the backend the next one stays in the socket until the answer is sent.
 func (p *floorProxy) clientReadable(c *floorConn) {
 	if c.busy {
+		c.more = true
 		return
 	}
 	if !readMore(c) {
@@ -180,7 +206,13 @@ func (p *floorProxy) forwardRequest(c *floorConn) {
 	}
 	c.out = appendForwarded(c.out[:0], c.in[:end+2], c.from)
 	c.in = c.in[:copy(c.in, c.in[end+len(crlfcrlf):])]
-	if !writeAll(c.peer.fd, c.out) {
+	b := p.takeBackend()
+	if b == nil {
+		p.closePair(c)
+		return
+	}
+	c.peer, b.peer = b, c
+	if !writeAll(b.fd, c.out) {
 		p.closePair(c)
 		return
 	}
@@ -205,6 +237,10 @@ func appendForwarded(out, head []byte, from string) []byte {
 
 // backendReadable reads the answer and sends it to the client once it is whole.
 func (p *floorProxy) backendReadable(b *floorConn) {
+	if b.peer == nil { // idle: the backend closed it, or spoke out of turn
+		p.dropIdle(b)
+		return
+	}
 	if !readMore(b) {
 		p.closePair(b.peer)
 		return
@@ -227,10 +263,26 @@ func (p *floorProxy) backendReadable(b *floorConn) {
 		return
 	}
 	b.in = b.in[:copy(b.in, b.in[total:])]
+	b.peer, c.peer = nil, nil
+	p.idle = append(p.idle, b)
 	c.busy = false
-	if len(c.in) > 0 {
+	switch {
+	case c.more:
+		c.more = false
+		p.clientReadable(c) // what it sent meanwhile, or its leaving
+	case len(c.in) > 0:
 		p.forwardRequest(c) // a pipelined request read earlier
 	}
+}
+
+func (p *floorProxy) dropIdle(b *floorConn) {
+	for i, x := range p.idle {
+		if x == b {
+			p.idle = append(p.idle[:i], p.idle[i+1:]...)
+			break
+		}
+	}
+	p.closeConn(b)
 }
 
 // answerLength is the length of the answer at the start of buf, head and body: 0 while its head
@@ -256,7 +308,9 @@ func answerLength(buf []byte) int {
 }
 
 // readMore appends what the socket has to c.in; false when the peer has closed or the read
-// failed (EAGAIN is not a failure: level-triggered, a spurious wake-up reads nothing).
+// failed (EAGAIN is not a failure: a spurious wake-up reads nothing). A read that fills c.in may
+// have left bytes in the socket, of which no new edge will tell: more asks to read again once
+// there is room.
 func readMore(c *floorConn) bool {
 	if len(c.in) == cap(c.in) {
 		return true
@@ -269,6 +323,7 @@ func readMore(c *floorConn) bool {
 		return false
 	}
 	c.in = c.in[:len(c.in)+n]
+	c.more = c.more || len(c.in) == cap(c.in)
 	return true
 }
 

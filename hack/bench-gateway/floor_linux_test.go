@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -80,6 +82,82 @@ func TestFloorProxyEndsAnswersWithoutLength(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "Timeout") {
 		t.Fatalf("the client waited for its timeout: %v", err)
+	}
+}
+
+// Backend connections outlive the client connections they served: the next client's request
+// goes on the same one, and one the backend closed while idle is not used again.
+func TestFloorProxyKeepsBackendConnections(t *testing.T) {
+	var opened atomic.Int32
+	backend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "ok")
+	}))
+	backend.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	backend.Config.IdleTimeout = 300 * time.Millisecond
+	backend.Start()
+	defer backend.Close()
+	addr := startFloorProxy(t, backend.Listener.Addr().String())
+	get := func() {
+		t.Helper()
+		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{}} // a connection of its own
+		resp, err := client.Get("http://" + addr + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		client.CloseIdleConnections()
+		if string(body) != "ok" {
+			t.Fatalf("answered %q", body)
+		}
+	}
+	get()
+	get()
+	if n := opened.Load(); n != 1 {
+		t.Errorf("two clients one after the other: %d backend connections, want 1", n)
+	}
+	time.Sleep(600 * time.Millisecond) // the backend closes the idle connection
+	get()
+	if n := opened.Load(); n != 2 {
+		t.Errorf("after the backend closed the idle one: %d backend connections, want 2", n)
+	}
+}
+
+// A request that arrives while the previous one is at the backend is forwarded once that one is
+// answered: edge-triggered, its arrival is reported only while the proxy is still busy.
+func TestFloorProxyForwardsARequestSentWhileBusy(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			time.Sleep(200 * time.Millisecond)
+		}
+		_, _ = io.WriteString(w, r.URL.Path)
+	}))
+	defer backend.Close()
+	addr := startFloorProxy(t, backend.Listener.Addr().String())
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(conn)
+	_, _ = io.WriteString(conn, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+	time.Sleep(50 * time.Millisecond) // /slow is at the backend now
+	_, _ = io.WriteString(conn, "GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+	for _, want := range []string{"/slow", "/next"} {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("answer to %s: %v", want, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if string(body) != want {
+			t.Errorf("answer %q, want %q", body, want)
+		}
 	}
 }
 
