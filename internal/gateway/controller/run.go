@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime/debug"
+	"time"
 
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -69,6 +70,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.Limits.ReadHeaderTimeout, "read-header-timeout", o.Limits.ReadHeaderTimeout, "Time a client has to send the request headers")
 	fs.DurationVar(&o.Limits.ReadTimeout, "read-timeout", o.Limits.ReadTimeout, "Time a client has to send a whole request including its body; 0 means no limit")
 	fs.DurationVar(&o.Limits.IdleTimeout, "idle-timeout", o.Limits.IdleTimeout, "How long an idle keep-alive connection stays open")
+	fs.DurationVar(&o.Limits.SendTimeout, "send-timeout", o.Limits.SendTimeout, "Time a client has to take each piece of an answer; one that stops reading loses its connection; 0 means no limit")
 	fs.DurationVar(&o.Limits.DrainTimeout, "drain-timeout", o.Limits.DrainTimeout, "How long shutdown waits for requests in flight")
 	fs.Int64Var(&o.Proxy.MaxMirrorBody, "max-mirror-body-bytes", o.Proxy.MaxMirrorBody, "Largest request body buffered to be mirrored (larger bodies are not mirrored)")
 }
@@ -86,6 +88,12 @@ func (o *Options) Validate() error {
 	}
 	if o.Limits.MaxHeaderBytes <= 0 || o.Limits.ReadHeaderTimeout <= 0 {
 		return fmt.Errorf("--max-header-bytes and --read-header-timeout must be positive")
+	}
+	for flag, d := range map[string]time.Duration{"--read-timeout": o.Limits.ReadTimeout,
+		"--idle-timeout": o.Limits.IdleTimeout, "--send-timeout": o.Limits.SendTimeout} {
+		if d < 0 {
+			return fmt.Errorf("%s %s must not be negative; 0 means no limit", flag, d)
+		}
 	}
 	return nil
 }

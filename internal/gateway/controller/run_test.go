@@ -4,6 +4,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestGCPercentIsSetUnlessGOGCIs(t *testing.T) {
@@ -35,5 +36,18 @@ func TestGCPercentMustBePositive(t *testing.T) {
 	err := o.Validate()
 	if err == nil || !strings.Contains(err.Error(), "--gc-percent") {
 		t.Fatalf("--gc-percent 0: %v, want an error naming the flag", err)
+	}
+}
+
+func TestTimeoutsMustNotBeNegative(t *testing.T) {
+	o := NewOptions()
+	o.Limits.SendTimeout = -time.Second
+	err := o.Validate()
+	if err == nil || !strings.Contains(err.Error(), "--send-timeout") {
+		t.Fatalf("--send-timeout -1s: %v, want an error naming the flag", err)
+	}
+	o.Limits.SendTimeout = 0 // no limit
+	if err := o.Validate(); err != nil {
+		t.Fatalf("--send-timeout 0: %v", err)
 	}
 }

@@ -28,7 +28,8 @@ type conn struct {
 	rwc    net.Conn
 	remote string
 	br     *bufio.Reader
-	bw     *bufio.Writer
+	bw     *bufio.Writer // writes through out
+	out    sendClock
 	space  *requestSpace // where requests are read
 	w      responseWriter
 	watch  *watch
@@ -54,7 +55,8 @@ func newConn(s *Server, rwc net.Conn) *conn {
 	c.space = newRequestSpace(c.ctx)
 	raw := rawsock.New(rwc)
 	c.br = bufio.NewReaderSize(raw, bufferSize)
-	c.bw = bufio.NewWriterSize(raw, bufferSize)
+	c.out = sendClock{raw: raw, clock: &s.now}
+	c.bw = bufio.NewWriterSize(&c.out, bufferSize)
 	c.w.c = c
 	c.watch = newWatch(rwc, raw, &c.readDeadline, c.cancel)
 	return c
@@ -101,6 +103,9 @@ func (c *conn) next() (*http.Request, error) {
 	if c.s.shutting.Load() {
 		return nil, http.ErrServerClosed
 	}
+	if c.out.cut.Load() {
+		return nil, errSendTimeout // no further request on a connection the sweep gave up on
+	}
 	if _, err := c.br.Peek(1); err != nil {
 		return nil, err
 	}
@@ -130,6 +135,29 @@ func (c *conn) next() (*http.Request, error) {
 	// Without a body nothing reads the connection until the next request; a watch
 	// (watch.go) reads it meanwhile until the client leaves.
 	return r, nil
+}
+
+// sendClock writes to the client's socket and notes, on the sweep's clock, since when a write is
+// under way, so that the sweep can end one the client leaves waiting (Config.SendTimeout)
+// without a deadline set for every write.
+type sendClock struct {
+	raw   *rawsock.Conn
+	clock *atomic.Int64 // the sweep's
+	since atomic.Int64  // 1 + the clock when the write began; 0 when none is under way
+	cut   atomic.Bool   // the sweep found a write waiting too long: the connection is to end
+}
+
+// errSendTimeout: the client made no room for an answer within Config.SendTimeout.
+var errSendTimeout = errors.New("client did not take the answer within the send timeout")
+
+func (w *sendClock) Write(p []byte) (int, error) {
+	if w.cut.Load() {
+		return 0, errSendTimeout
+	}
+	w.since.Store(w.clock.Load() + 1)
+	n, err := w.raw.Write(p)
+	w.since.Store(0)
+	return n, err
 }
 
 // setReadDeadline sets a read deadline that the next wait for a request clears.
@@ -213,5 +241,5 @@ func (c *conn) handOver() {
 	buffered, _ := c.br.Peek(c.br.Buffered())
 	pending := append([]byte(nil), buffered...)
 	_ = c.rwc.SetReadDeadline(time.Time{})
-	c.s.handoff.push(&replayConn{Conn: c.rwc, pending: pending})
+	c.s.handoff.push(&replayConn{Conn: BoundSends(c.rwc, c.s.cfg.SendTimeout), pending: pending})
 }

@@ -3,6 +3,7 @@ package h1
 import (
 	"net"
 	"sync"
+	"time"
 )
 
 // handoffListener is the fallback server's listener: its connections are the ones the loop
@@ -41,6 +42,48 @@ func (l *handoffListener) push(c net.Conn) {
 	case <-l.done:
 		_ = c.Close()
 	}
+}
+
+// BoundSends returns conn with every write bounded by d (none when d is 0): a peer that makes
+// no room for a write within d makes it fail. It is for connections served by net/http (handed
+// over, or TLS), whose server has no such bound; the loop's own connections are bounded by its
+// sweep instead, which costs nothing per write.
+func BoundSends(conn net.Conn, d time.Duration) net.Conn {
+	if d <= 0 {
+		return conn
+	}
+	return boundSends{Conn: conn, d: d}
+}
+
+type boundSends struct {
+	net.Conn
+	d time.Duration
+}
+
+func (c boundSends) Write(p []byte) (int, error) {
+	_ = c.SetWriteDeadline(time.Now().Add(c.d))
+	return c.Conn.Write(p)
+}
+
+// BoundSendsListener applies BoundSends to every connection ln accepts.
+func BoundSendsListener(ln net.Listener, d time.Duration) net.Listener {
+	if d <= 0 {
+		return ln
+	}
+	return boundSendsListener{Listener: ln, d: d}
+}
+
+type boundSendsListener struct {
+	net.Listener
+	d time.Duration
+}
+
+func (l boundSendsListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return BoundSends(c, l.d), nil
 }
 
 // replayConn reads the bytes the loop had already read before reading the socket again.

@@ -35,6 +35,10 @@ type Config struct {
 	ReadHeaderTimeout time.Duration
 	ReadTimeout       time.Duration // whole request including body; 0 means none
 	IdleTimeout       time.Duration
+	// SendTimeout bounds each write to a client: a client that takes longer than this to make
+	// room for the next piece of an answer (one that stopped reading) loses its connection.
+	// 0 means no bound.
+	SendTimeout time.Duration
 	// MaxBody is the largest request body (by Content-Length) served here rather than handed over.
 	MaxBody int64
 	Log     logr.Logger
@@ -60,7 +64,7 @@ type Server struct {
 
 // New returns a Server; Serve starts it.
 func New(cfg Config) *Server {
-	return &Server{cfg: cfg, conns: map[*conn]struct{}{}, epoch: time.Now(), tick: sweepTick(cfg.IdleTimeout),
+	return &Server{cfg: cfg, conns: map[*conn]struct{}{}, epoch: time.Now(), tick: sweepTick(cfg.IdleTimeout, cfg.SendTimeout),
 		sweepEnd: make(chan struct{})}
 }
 

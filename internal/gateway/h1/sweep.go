@@ -9,7 +9,8 @@ import (
 // a deadline or a timer reset for every request, which cost the one P more than the request's
 // routing does. Every tick the sweep closes the connections idle for longer than IdleTimeout
 // and starts the client watch (watch.go) of the requests running for longer than watchDelay:
-// both happen within a tick of their time. Connections note the time from the sweep's clock,
+// both happen within a tick of their time. It also ends the writes to clients that have made no
+// room for longer than SendTimeout. Connections note the time from the sweep's clock,
 // so a request reads no clock either.
 
 // maxTick is the sweep's period unless IdleTimeout asks for a finer one.
@@ -26,11 +27,15 @@ const (
 	phaseExpired              // closed by the sweep for idleness
 )
 
-func sweepTick(idle time.Duration) time.Duration {
-	if idle > 0 {
-		return max(min(maxTick, idle/4), time.Millisecond)
+// sweepTick is the sweep's period: a quarter of the shortest timeout it keeps, within bounds.
+func sweepTick(timeouts ...time.Duration) time.Duration {
+	tick := maxTick
+	for _, d := range timeouts {
+		if d > 0 {
+			tick = min(tick, max(d/4, time.Millisecond))
+		}
 	}
-	return maxTick
+	return tick
 }
 
 // clock is the sweep's time: nanoseconds since the server was made, as of the last tick.
@@ -56,8 +61,15 @@ func (s *Server) sweep(done <-chan struct{}) {
 	}
 }
 
-// sweep closes c if it has been idle too long, or starts its watch if its request runs long.
+// sweep closes c if it has been idle too long, starts its watch if its request runs long, and
+// ends a write its client has left waiting too long.
 func (c *conn) sweep(now int64) {
+	if send := c.s.cfg.SendTimeout; send > 0 {
+		if since := c.out.since.Load(); since != 0 && now-(since-1) >= int64(send) {
+			c.out.cut.Store(true) // should the write end before the deadline below, the next fails
+			_ = c.rwc.SetWriteDeadline(aLongTimeAgo)
+		}
+	}
 	switch c.phase.Load() {
 	case phaseIdle:
 		idle := c.s.cfg.IdleTimeout

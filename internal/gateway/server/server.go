@@ -28,6 +28,9 @@ type Limits struct {
 	ReadHeaderTimeout time.Duration
 	ReadTimeout       time.Duration // whole request including body; 0 means none
 	IdleTimeout       time.Duration
+	// SendTimeout bounds each write of an answer: a client that makes no room for it within
+	// this (one that stopped reading) loses its connection. 0 means no bound.
+	SendTimeout time.Duration
 	// DrainTimeout bounds how long a closing socket waits for requests in flight.
 	DrainTimeout time.Duration
 }
@@ -38,6 +41,7 @@ func DefaultLimits() Limits {
 		MaxHeaderBytes:    64 << 10,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
+		SendTimeout:       60 * time.Second,
 		DrainTimeout:      30 * time.Second,
 	}
 }
@@ -122,7 +126,7 @@ func (s *Server) open(addr string, useTLS bool) (*socket, error) {
 	} = srv
 	if useTLS {
 		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.certificateFor(addr)}
-		ln = tls.NewListener(ln, srv.TLSConfig)
+		ln = tls.NewListener(h1.BoundSendsListener(ln, s.limits.SendTimeout), srv.TLSConfig)
 	} else {
 		served = h1.New(h1.Config{
 			Handler:           srv.Handler,
@@ -130,6 +134,7 @@ func (s *Server) open(addr string, useTLS bool) (*socket, error) {
 			ReadHeaderTimeout: s.limits.ReadHeaderTimeout,
 			ReadTimeout:       s.limits.ReadTimeout,
 			IdleTimeout:       s.limits.IdleTimeout,
+			SendTimeout:       s.limits.SendTimeout,
 			MaxBody:           proxy.MaxDirectBody,
 			Log:               s.log,
 		})
