@@ -89,10 +89,12 @@ func (o *Options) Validate() error {
 	if o.Limits.MaxHeaderBytes <= 0 || o.Limits.ReadHeaderTimeout <= 0 {
 		return fmt.Errorf("--max-header-bytes and --read-header-timeout must be positive")
 	}
-	for flag, d := range map[string]time.Duration{"--read-timeout": o.Limits.ReadTimeout,
-		"--idle-timeout": o.Limits.IdleTimeout, "--send-timeout": o.Limits.SendTimeout} {
-		if d < 0 {
-			return fmt.Errorf("%s %s must not be negative; 0 means no limit", flag, d)
+	for _, t := range []struct {
+		flag string
+		d    time.Duration
+	}{{"--read-timeout", o.Limits.ReadTimeout}, {"--idle-timeout", o.Limits.IdleTimeout}, {"--send-timeout", o.Limits.SendTimeout}} {
+		if t.d < 0 {
+			return fmt.Errorf("%s %s must not be negative; 0 means no limit", t.flag, t.d)
 		}
 	}
 	return nil
