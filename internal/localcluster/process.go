@@ -136,6 +136,10 @@ func running(rec pidRecord) bool {
 // command line but still holds its sockets and files, so it still counts as alive.
 func alive(pid int) bool { return aliveIn(procDir(pid)) }
 
+// Alive is alive for other packages' checks (the end-to-end tests'): it finds pid in /proc the
+// way this package does, also when /proc belongs to another PID namespace than ours.
+func Alive(pid int) bool { return alive(pid) }
+
 // aliveIn is alive for the process of a /proc directory ("" for none).
 func aliveIn(dir string) bool {
 	if dir == "" {

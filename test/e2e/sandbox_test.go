@@ -222,15 +222,10 @@ func allPorts(p localcluster.Ports) []int {
 		p.ControllerMetrics, p.ControllerHealth, p.GatewayMetrics, p.GatewayHealth, p.Prometheus}
 }
 
-// alive: the process exists and is not a zombie.
-func alive(pid int) bool {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	i := bytes.LastIndexByte(stat, ')')
-	return i > 0 && i+2 < len(stat) && stat[i+2] != 'Z' && stat[i+2] != 'X'
-}
+// alive: the process exists and is not a zombie. The pids are our PID namespace's, which /proc
+// may not be (a run under `unshare --pid` without a /proc of its own sees the host's): a host
+// process with the same number must not count.
+func alive(pid int) bool { return localcluster.Alive(pid) }
 
 func waitExited(t *testing.T, pid int) {
 	t.Helper()
