@@ -94,6 +94,13 @@ func TestAClientThatStopsReadingLosesItsConnection(t *testing.T) {
 			case <-time.After(5 * time.Second):
 				t.Fatal("the answer's writes still wait for a client that stopped reading")
 			}
+			// What was sent before the cut can still be read; then the connection is gone.
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, err := io.Copy(io.Discard, c)
+			var netErr net.Error
+			if errors.As(err, &netErr) && netErr.Timeout() {
+				t.Fatal("the connection stayed open after its write was cut")
+			}
 		})
 	}
 }
