@@ -37,8 +37,7 @@ type floorConn struct {
 	in     []byte // read, not yet forwarded
 	out    []byte // the request head being built (client side)
 	from   string // the client's IP, for X-Forwarded-For
-	busy   bool   // client side: its request is at the backend; what it sends next waits
-	more   bool   // client side: it became readable while busy (an edge is reported only once)
+	more   bool   // client side: it became readable while its request was out (an edge is reported once)
 }
 
 // runFloor serves listen, forwarding to backend ("ip:port"), until the process ends.
@@ -183,9 +182,9 @@ func (p *floorProxy) closeConn(c *floorConn) {
 var crlfcrlf = []byte("\r\n\r\n")
 
 // clientReadable reads what the client sent and forwards a complete request head. While a
-// request is at the backend the next one stays in the socket until the answer is sent.
+// request is at the backend (c.peer set) the next one stays in the socket until the answer is sent.
 func (p *floorProxy) clientReadable(c *floorConn) {
-	if c.busy {
+	if c.peer != nil {
 		c.more = true
 		return
 	}
@@ -214,9 +213,7 @@ func (p *floorProxy) forwardRequest(c *floorConn) {
 	c.peer, b.peer = b, c
 	if !writeAll(b.fd, c.out) {
 		p.closePair(c)
-		return
 	}
-	c.busy = true
 }
 
 // appendForwarded appends head (request line and fields, each with its CRLF) less any
@@ -265,7 +262,6 @@ func (p *floorProxy) backendReadable(b *floorConn) {
 	b.in = b.in[:copy(b.in, b.in[total:])]
 	b.peer, c.peer = nil, nil
 	p.idle = append(p.idle, b)
-	c.busy = false
 	switch {
 	case c.more:
 		c.more = false
