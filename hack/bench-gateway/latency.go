@@ -43,26 +43,29 @@ func measureHalfLoad(ctx context.Context, c config, dir string, urls proxyURLs, 
 	}
 	for range c.latencyRounds {
 		var r latencyRound
-		if r.gateway, h.conns, err = pacedWrk(ctx, run, script, urls.gateway, pids.gateway, rps); err != nil {
-			return h, err
+		paths := []struct {
+			result   *wrkResult
+			url      string
+			pids     []int
+			p50, p99 *time.Duration // what the path adds to the direct one; nil for direct itself
+		}{
+			{&r.gateway, urls.gateway, pids.gateway, &r.addedP50, &r.addedP99},
+			{&r.nginx, urls.nginx, pids.nginx, &r.nginxP50, &r.nginxP99},
+			{&r.floor, urls.floor, pids.floor, &r.floorP50, &r.floorP99},
+			{&r.direct, urls.direct, nil, nil, nil},
 		}
-		for _, p := range []struct {
-			result *wrkResult
-			url    string
-			pids   []int
-		}{{&r.nginx, urls.nginx, pids.nginx}, {&r.floor, urls.floor, pids.floor}, {&r.direct, urls.direct, nil}} {
-			if *p.result, _, err = pacedWrk(ctx, run, script, p.url, p.pids, rps); err != nil {
+		for _, p := range paths {
+			if *p.result, h.conns, err = pacedWrk(ctx, run, script, p.url, p.pids, rps); err != nil {
 				return h, err
 			}
 		}
-		if r.nginxP50, r.nginxP99, err = added(r.nginx, r.direct); err != nil {
-			return h, err
-		}
-		if r.floorP50, r.floorP99, err = added(r.floor, r.direct); err != nil {
-			return h, err
-		}
-		if r.addedP50, r.addedP99, err = added(r.gateway, r.direct); err != nil {
-			return h, err
+		for _, p := range paths {
+			if p.p50 == nil {
+				continue
+			}
+			if *p.p50, *p.p99, err = added(*p.result, r.direct); err != nil {
+				return h, err
+			}
 		}
 		h.rounds = append(h.rounds, r)
 	}
