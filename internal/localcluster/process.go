@@ -131,14 +131,11 @@ func running(rec pidRecord) bool {
 	return aliveIn(dir) && cmdlineIn(dir) == strings.Join(rec.Args, "\x00")+"\x00"
 }
 
-// alive reports whether pid exists and has not exited. A zombie (exited, not yet reaped by its
+// Alive reports whether pid exists and has not exited. A zombie (exited, not yet reaped by its
 // new parent) counts as exited. A process in the middle of exiting has already lost its
-// command line but still holds its sockets and files, so it still counts as alive.
-func alive(pid int) bool { return aliveIn(procDir(pid)) }
-
-// Alive is alive for other packages' checks (the end-to-end tests'): it finds pid in /proc the
-// way this package does, also when /proc belongs to another PID namespace than ours.
-func Alive(pid int) bool { return alive(pid) }
+// command line but still holds its sockets and files, so it still counts as alive. pid is our
+// PID namespace's, also when /proc shows another's (the end-to-end tests rely on that too).
+func Alive(pid int) bool { return aliveIn(procDir(pid)) }
 
 // aliveIn is alive for the process of a /proc directory ("" for none).
 func aliveIn(dir string) bool {
@@ -180,7 +177,7 @@ func stopProcess(rec pidRecord, grace time.Duration) error {
 // sockets are closed.
 func waitGone(rec pidRecord, d time.Duration) bool {
 	deadline := time.Now().Add(d)
-	for alive(rec.Pid) {
+	for Alive(rec.Pid) {
 		if time.Now().After(deadline) {
 			return false
 		}

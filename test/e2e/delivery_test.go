@@ -73,7 +73,7 @@ func startDelivery(t *testing.T) *delivery {
 		pids := readPids(t, sb.state)
 		sb.run("down")
 		for _, r := range pids {
-			if alive(r.Pid) {
+			if localcluster.Alive(r.Pid) {
 				t.Errorf("pid %d (%s) still runs after down", r.Pid, strings.Join(r.Args, " "))
 			}
 		}

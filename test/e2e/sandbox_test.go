@@ -222,14 +222,9 @@ func allPorts(p localcluster.Ports) []int {
 		p.ControllerMetrics, p.ControllerHealth, p.GatewayMetrics, p.GatewayHealth, p.Prometheus}
 }
 
-// alive: the process exists and is not a zombie. The pids are our PID namespace's, which /proc
-// may not be (a run under `unshare --pid` without a /proc of its own sees the host's): a host
-// process with the same number must not count.
-func alive(pid int) bool { return localcluster.Alive(pid) }
-
 func waitExited(t *testing.T, pid int) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); alive(pid); {
+	for deadline := time.Now().Add(10 * time.Second); localcluster.Alive(pid); {
 		if time.Now().After(deadline) {
 			t.Fatalf("pid %d still runs 10s after SIGKILL", pid)
 		}
@@ -249,7 +244,7 @@ func listening(addr string) bool {
 func assertNothingLeft(t *testing.T, pids []pidRecord, ports []int, state string) {
 	t.Helper()
 	for _, r := range pids {
-		if alive(r.Pid) {
+		if localcluster.Alive(r.Pid) {
 			t.Errorf("pid %d (%s) still runs after down", r.Pid, strings.Join(r.Args, " "))
 		}
 	}
