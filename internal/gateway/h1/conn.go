@@ -241,5 +241,5 @@ func (c *conn) handOver() {
 	buffered, _ := c.br.Peek(c.br.Buffered())
 	pending := append([]byte(nil), buffered...)
 	_ = c.rwc.SetReadDeadline(time.Time{})
-	c.s.handoff.push(&replayConn{Conn: BoundSends(c.rwc, c.s.cfg.SendTimeout), pending: pending})
+	c.s.handoff.push(&replayConn{Conn: boundSendsOn(c.rwc, c.s.cfg.SendTimeout), pending: pending})
 }

@@ -44,11 +44,11 @@ func (l *handoffListener) push(c net.Conn) {
 	}
 }
 
-// BoundSends returns conn with every write bounded by d (none when d is 0): a peer that makes
+// boundSendsOn returns conn with every write bounded by d (none when d is 0): a peer that makes
 // no room for a write within d makes it fail. It is for connections served by net/http (handed
 // over, or TLS), whose server has no such bound; the loop's own connections are bounded by its
 // sweep instead, which costs nothing per write.
-func BoundSends(conn net.Conn, d time.Duration) net.Conn {
+func boundSendsOn(conn net.Conn, d time.Duration) net.Conn {
 	if d <= 0 {
 		return conn
 	}
@@ -65,7 +65,7 @@ func (c boundSends) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
-// BoundSendsListener applies BoundSends to every connection ln accepts.
+// BoundSendsListener applies boundSendsOn to every connection ln accepts.
 func BoundSendsListener(ln net.Listener, d time.Duration) net.Listener {
 	if d <= 0 {
 		return ln
@@ -83,7 +83,7 @@ func (l boundSendsListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return BoundSends(c, l.d), nil
+	return boundSends{Conn: c, d: l.d}, nil
 }
 
 // replayConn reads the bytes the loop had already read before reading the socket again.
