@@ -18,10 +18,12 @@ func Canary(o Observed) Plan {
 	p := newPlan(o.Rollout)
 	c := o.Rollout.Spec.Strategy.Canary
 	beginRevision(&p, o, len(c.Steps))
+	boundStepIndex(&p, len(c.Steps))
 	planBackgroundAnalysis(&p, o) // analysis hook: a failed background run aborts below
 	syncAbort(&p, o)
 
 	weight := canaryProgress(&p, o)
+	settlePauses(&p, o)
 	reached := scaleCanary(&p, o, weight)
 	completeCanary(&p, o, reached)
 	finishCanaryAnalysis(&p, o) // analysis hook: retire and prune runs
@@ -69,6 +71,21 @@ func beginRevision(p *Plan, o Observed, stepCount int) {
 		st.CurrentStepIndex = &index
 	}
 	p.normal(ReasonRolloutUpdated, fmt.Sprintf("Rollout updated to revision %d", RevisionOf(o.NewRS)))
+}
+
+// boundStepIndex brings a status.currentStepIndex written out of range by a client back into
+// it: a negative index restarts the steps, one past the end means every step is done.
+func boundStepIndex(p *Plan, stepCount int) {
+	st := &p.Status
+	switch {
+	case st.CurrentStepIndex == nil:
+	case *st.CurrentStepIndex < 0:
+		p.event(corev1.EventTypeWarning, ReasonInvalidSpec, fmt.Sprintf(
+			"status.currentStepIndex %d is negative; restarting the steps at 0", *st.CurrentStepIndex))
+		st.CurrentStepIndex = ptr.To[int32](0)
+	case int(*st.CurrentStepIndex) > stepCount:
+		st.CurrentStepIndex = ptr.To(int32(stepCount))
+	}
 }
 
 // syncAbort stamps an abort (status.abort, set by the CLI or on a failed analysis) and forgets
@@ -208,6 +225,27 @@ func dropPauseCondition(st *v1alpha1.RolloutStatus, reason v1alpha1.PauseReason)
 		kept = nil
 	}
 	st.PauseConditions = kept
+}
+
+// settlePauses keeps the pause of a canary pause step only while that step is current. A
+// client may move the step index itself (Argo CD's promote-full and skip-current-step
+// actions write status.currentStepIndex); the pause it left behind must not hold the rollout,
+// and a controllerPause flag left without a pause condition must not resume a later pause
+// step before it starts.
+func settlePauses(p *Plan, o Observed) {
+	st := &p.Status
+	if atPauseStep(o, st) {
+		return // holdPause owns the pause there
+	}
+	dropPauseCondition(st, v1alpha1.PauseReasonCanaryPauseStep)
+	st.ControllerPause = len(st.PauseConditions) > 0
+}
+
+// atPauseStep: an update is running, not aborted, and its current step is a pause step.
+func atPauseStep(o Observed, st *v1alpha1.RolloutStatus) bool {
+	steps := o.Rollout.Spec.Strategy.Canary.Steps
+	index := stepIndex(st)
+	return updating(st) && !st.Abort && int(index) < len(steps) && steps[index].Pause != nil
 }
 
 // canaryTargets are the sizes a weight asks for.
