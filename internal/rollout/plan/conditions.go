@@ -21,6 +21,8 @@ const (
 	ReasonNotHealthy           = "RolloutNotHealthy"
 	ReasonPausedCondition      = "RolloutPaused"
 	ReasonProgressDeadlineCond = "ProgressDeadlineExceeded"
+	// ReasonStepNotRun (Aviary's own) marks a step kind the controller does not run yet.
+	ReasonStepNotRun = "StepNotRun"
 )
 
 // findCondition returns the condition of the given type, or nil.

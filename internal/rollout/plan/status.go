@@ -75,12 +75,28 @@ func progressCondition(p *Plan, o Observed, before *v1alpha1.RolloutStatus) {
 		return
 	}
 	cond := findCondition(st, v1alpha1.RolloutProgressing)
+	if msg := StepNotRun(o.Rollout, st); msg != "" {
+		setCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionTrue, ReasonStepNotRun, msg, o.Now)
+		if before.Message != msg {
+			p.event(corev1.EventTypeWarning, ReasonStepNotRun, msg)
+		}
+		return
+	}
+	if waitingBeyondPods(o, st) {
+		// No deadline while waiting: the step's end is progress, and the deadline counts
+		// again from there.
+		if cond == nil || cond.Reason != ReasonReplicaSetUpdated {
+			touchCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionTrue, ReasonReplicaSetUpdated,
+				fmt.Sprintf("ReplicaSet %q is progressing.", rsName), o.Now)
+		}
+		return
+	}
 	if cond != nil && cond.Reason == ReasonProgressDeadlineCond && !madeProgress(before, st) {
 		// Still stuck. progressDeadlineAbort may have been switched on since.
 		st.Abort = st.Abort || o.Rollout.Spec.ProgressDeadlineAbort
 		return
 	}
-	if cond == nil || cond.Reason != ReasonReplicaSetUpdated || madeProgress(before, st) {
+	if cond == nil || cond.Reason != ReasonReplicaSetUpdated || madeProgress(before, st) || waitingBeyondPods(o, before) {
 		touchCondition(st, v1alpha1.RolloutProgressing, corev1.ConditionTrue, ReasonReplicaSetUpdated,
 			fmt.Sprintf("ReplicaSet %q is progressing.", rsName), o.Now)
 		cond = findCondition(st, v1alpha1.RolloutProgressing)
@@ -99,13 +115,72 @@ func progressCondition(p *Plan, o Observed, before *v1alpha1.RolloutStatus) {
 	}
 }
 
-// inFlight: the update is not finished, or some ReplicaSet is not yet at its size.
+// waitingBeyondPods: the update waits on something other than its pods: an analysis,
+// experiment or plugin step, or a blue-green promotion analysis. As in Argo Rollouts, that
+// time does not count against progressDeadlineSeconds, however long the analysis runs.
+func waitingBeyondPods(o Observed, st *v1alpha1.RolloutStatus) bool {
+	if !updating(st) || st.Abort {
+		return false
+	}
+	if bg := o.Rollout.Spec.Strategy.BlueGreen; bg != nil {
+		return running(st.BlueGreen.PrePromotionAnalysisRunStatus) || running(st.BlueGreen.PostPromotionAnalysisRunStatus)
+	}
+	steps := o.Rollout.Spec.Strategy.Canary.Steps
+	index := stepIndex(st)
+	if int(index) >= len(steps) {
+		return false
+	}
+	step := steps[index]
+	return step.Analysis != nil || step.Experiment != nil || step.Plugin != nil
+}
+
+// StepNotRun says why the current canary step waits for a human: Aviary does not run
+// experiment and plugin steps yet, so without this the rollout would wait there in silence.
+// It is empty at any other step.
+func StepNotRun(ro *v1alpha1.Rollout, st *v1alpha1.RolloutStatus) string {
+	c := ro.Spec.Strategy.Canary
+	if c == nil || !updating(st) || st.Abort {
+		return ""
+	}
+	index := stepIndex(st)
+	if index < 0 || int(index) >= len(c.Steps) {
+		return ""
+	}
+	kind := ""
+	switch step := c.Steps[index]; {
+	case step.Experiment != nil:
+		kind = "experiment"
+	case step.Plugin != nil:
+		kind = "plugin (" + step.Plugin.Name + ")"
+	default:
+		return ""
+	}
+	return fmt.Sprintf("step %d/%d is a %s step, which Aviary does not run yet: the rollout waits here until promoted (kubectl aviary promote %s)",
+		index+1, len(c.Steps), kind, ro.Name)
+}
+
+// running: an analysis run has started and not finished.
+func running(s *v1alpha1.RolloutAnalysisRunStatus) bool {
+	return s != nil && !s.Status.Completed()
+}
+
+// inFlight: the update is not finished, or some ReplicaSet is not yet at its size. An old
+// ReplicaSet kept up for its scale-down delay is at the size it should have for now.
 func inFlight(o Observed, st *v1alpha1.RolloutStatus) bool {
 	if updating(st) {
 		return true
 	}
 	want := o.Rollout.Spec.ReplicasOrDefault()
-	return o.NewRS.Status.AvailableReplicas < want || st.Replicas != want
+	if o.NewRS.Status.AvailableReplicas < want {
+		return true
+	}
+	pods := o.NewRS.Status.Replicas
+	for _, rs := range o.all()[1:] {
+		if _, delayed := rs.Annotations[v1alpha1.ScaleDownDeadlineAnnotation]; !delayed {
+			pods += rs.Status.Replicas
+		}
+	}
+	return pods != want
 }
 
 func madeProgress(before, after *v1alpha1.RolloutStatus) bool {
@@ -114,7 +189,8 @@ func madeProgress(before, after *v1alpha1.RolloutStatus) bool {
 		before.AvailableReplicas != after.AvailableReplicas ||
 		before.Replicas != after.Replicas ||
 		stepIndex(before) != stepIndex(after) ||
-		before.CurrentPodHash != after.CurrentPodHash
+		before.CurrentPodHash != after.CurrentPodHash ||
+		before.StableRS != after.StableRS
 }
 
 func pausedCondition(st *v1alpha1.RolloutStatus, o Observed) {
@@ -177,6 +253,9 @@ func Phase(ro *v1alpha1.Rollout, st *v1alpha1.RolloutStatus) (v1alpha1.RolloutPh
 	}
 	if len(st.PauseConditions) > 0 {
 		return v1alpha1.RolloutPhasePaused, string(st.PauseConditions[0].Reason)
+	}
+	if msg := StepNotRun(ro, st); msg != "" {
+		return v1alpha1.RolloutPhaseProgressing, msg
 	}
 	want := ro.Spec.ReplicasOrDefault()
 	switch {

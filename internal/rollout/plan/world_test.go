@@ -27,6 +27,9 @@ type world struct {
 	now      time.Time
 	events   []Event
 	revision int64
+	// runs are the AnalysisRuns the planner created, and templates what they may refer to.
+	runs      []*v1alpha1.AnalysisRun
+	templates map[string]*v1alpha1.AnalysisTemplateSpec
 }
 
 func newWorld(t *testing.T, strategy v1alpha1.RolloutStrategy, replicas int32) *world {
@@ -67,7 +70,8 @@ func (w *world) observe() Observed {
 		rs.CreationTimestamp = metav1.NewTime(w.now) // rollbackWindow goes by age
 		w.rss[w.version] = rs
 	}
-	o := Observed{Rollout: w.ro.DeepCopy(), NewRS: rs, Services: w.services, Now: w.now}
+	o := Observed{Rollout: w.ro.DeepCopy(), NewRS: rs, Services: w.services, Now: w.now,
+		Analysis: AnalysisObserved{Runs: w.runs, Templates: w.templates}}
 	for hash, other := range w.rss {
 		if hash == w.version {
 			continue
@@ -216,4 +220,12 @@ func (w *world) applyPlan(p Plan) {
 	}
 	w.ro.Status = p.Status
 	w.events = append(w.events, p.Events...)
+	w.runs = append(w.runs, p.Analysis.Create...)
+}
+
+// setRunPhase moves every AnalysisRun of the world to phase, as the analysis controller would.
+func (w *world) setRunPhase(phase v1alpha1.AnalysisPhase) {
+	for _, run := range w.runs {
+		run.Status.Phase = phase
+	}
 }
