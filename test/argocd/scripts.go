@@ -34,9 +34,12 @@ func LoadScripts() (Scripts, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	var info struct{ Dir, Error string }
-	if jerr := json.Unmarshal(out, &info); jerr != nil || info.Error != "" || info.Dir == "" {
-		return Scripts{}, fmt.Errorf("downloading %s@%s for its Rollout scripts: %v %s %s (the Go module proxy must be reachable)",
-			Module, Version, err, info.Error, stderr.String())
+	if jerr := json.Unmarshal(out, &info); err == nil && (jerr != nil || info.Error != "" || info.Dir == "") {
+		err = fmt.Errorf("go mod download said %q: %w", info.Error, jerr)
+	}
+	if err != nil {
+		return Scripts{}, fmt.Errorf("downloading %s@%s for its Rollout scripts (the Go module proxy must be reachable): %w %s",
+			Module, Version, err, stderr.String())
 	}
 	s := Scripts{dir: filepath.Join(info.Dir, rolloutScripts)}
 	if _, err := os.Stat(s.path("health.lua")); err != nil {
