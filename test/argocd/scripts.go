@@ -34,8 +34,12 @@ func LoadScripts() (Scripts, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	var info struct{ Dir, Error string }
-	if jerr := json.Unmarshal(out, &info); err == nil && (jerr != nil || info.Error != "" || info.Dir == "") {
-		err = fmt.Errorf("go mod download said %q: %w", info.Error, jerr)
+	switch jerr := json.Unmarshal(out, &info); {
+	case err != nil:
+	case jerr != nil:
+		err = jerr
+	case info.Error != "" || info.Dir == "":
+		err = fmt.Errorf("go mod download: %q", info.Error)
 	}
 	if err != nil {
 		return Scripts{}, fmt.Errorf("downloading %s@%s for its Rollout scripts (the Go module proxy must be reachable): %w %s",
