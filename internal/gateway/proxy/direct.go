@@ -291,6 +291,20 @@ func forwardedHeader(name string) bool {
 	return false
 }
 
+// endToEnd returns a deep copy of h without its hop-by-hop fields (and those its Connection
+// field names), for a request net/http's Transport writes from the copy after the handler has
+// returned (the h1 loop reuses the arrays of a request's values for the next one).
+func endToEnd(h http.Header) http.Header {
+	dropped := connectionListed(h)
+	out := h.Clone()
+	for name := range out {
+		if hopByHop(name) || dropped[name] {
+			delete(out, name)
+		}
+	}
+	return out
+}
+
 // connectionListed returns the headers the Connection header names as hop-by-hop.
 func connectionListed(h http.Header) map[string]bool {
 	values := h["Connection"]

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aviary-dev/aviary/internal/gateway/route"
 )
@@ -17,6 +18,13 @@ const clientHopByHop = "Connection: keep-alive, X-Private\r\nX-Private: p\r\nKee
 // forwardedFields are the end-to-end fields the endpoint receives besides the framing.
 var forwardedFields = []string{
 	"Host", "shop.example", "Te", "trailers", "X-Kept", "kept",
+	"X-Forwarded-For", "127.0.0.1", "X-Forwarded-Host", "shop.example", "X-Forwarded-Proto", "http",
+}
+
+// mirroredFields are the end-to-end fields a mirror receives besides the framing: those of
+// the request without TE, since a mirror's answer is not read.
+var mirroredFields = []string{
+	"Host", "shop.example", "X-Kept", "kept",
 	"X-Forwarded-For", "127.0.0.1", "X-Forwarded-Host", "shop.example", "X-Forwarded-Proto", "http",
 }
 
@@ -55,6 +63,9 @@ type wireCase struct {
 	wantFraming []string // its framing fields, "Name", "value" each; none when empty
 	wantBody    string
 	wantLength  string // the Content-Length the client receives; any framing when empty
+
+	mirrored          bool     // the rule mirrors every request to a second endpoint
+	wantMirrorFraming []string // the framing fields the mirror receives
 }
 
 // chunkedWithTrailer is the framing of a chunked request whose client declared a trailer:
@@ -95,6 +106,16 @@ var wireCases = []wireCase{
 	{name: "response filter sets framing, through ReverseProxy", respFilter: hostileFilter,
 		requests: []string{clientRequest("POST /r HTTP/1.1", "3\r\nabc\r\n0\r\n\r\n", "Transfer-Encoding: chunked")},
 		wantLine: "POST /r HTTP/1.1", wantFraming: chunkedWithTrailer, wantBody: "abc", wantLength: "2"},
+	{name: "mirrored GET", mirrored: true, requests: []string{clientRequest("GET /m HTTP/1.1", "")},
+		wantLine: "GET /m HTTP/1.1", wantLength: "2"},
+	{name: "mirrored small POST, filter sets Host and framing", mirrored: true, reqFilter: hostileFilter,
+		requests: []string{withLength("POST /m HTTP/1.1", "abc"), withLength("POST /m HTTP/1.1", "abc")},
+		wantLine: "POST /m HTTP/1.1", wantFraming: []string{"Content-Length", "3"}, wantBody: "abc", wantLength: "2",
+		wantMirrorFraming: []string{"Content-Length", "3"}},
+	{name: "mirrored chunked POST", mirrored: true,
+		requests: []string{clientRequest("POST /m HTTP/1.1", "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", "Transfer-Encoding: chunked")},
+		wantLine: "POST /m HTTP/1.1", wantFraming: chunkedWithTrailer, wantBody: "abcde", wantLength: "2",
+		wantMirrorFraming: []string{"Content-Length", "5"}},
 	{name: "endpoint repeats its Content-Length", answer: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok",
 		requests: []string{clientRequest("GET /twice HTTP/1.1", ""), clientRequest("GET /twice HTTP/1.1", "")},
 		wantLine: "GET /twice HTTP/1.1", wantLength: "2"},
@@ -123,6 +144,11 @@ func testWireCase(t *testing.T, serve serving, c wireCase) {
 	b := newWireBackend(t, answer)
 	r := rule("r", backend("a", 1, b.addr))
 	r.RequestHeaders, r.ResponseHeaders = c.reqFilter, c.respFilter
+	var mirror *wireBackend
+	if c.mirrored {
+		mirror = newWireBackend(t, okAnswer)
+		r.Mirrors = []route.Mirror{{Backend: backend("m", 1, mirror.addr), Numerator: 1, Denominator: 1}}
+	}
 	_, url := gatewayOn(t, serve, prefix("/", r))
 	client := dialWire(t, url)
 	for i, req := range c.requests {
@@ -139,6 +165,10 @@ func testWireCase(t *testing.T, serve serving, c wireCase) {
 	}
 	want := canonicalFields(append(slices.Clone(forwardedFields), c.wantFraming...)...)
 	checkReceived(t, "request", b.requests(), len(c.requests), c.wantLine, want, c.wantBody)
+	if mirror != nil {
+		want := canonicalFields(append(slices.Clone(mirroredFields), c.wantMirrorFraming...)...)
+		checkReceived(t, "mirrored request", mirror.awaitRequests(len(c.requests), 5*time.Second), len(c.requests), c.wantLine, want, c.wantBody)
+	}
 }
 
 // checkReceived compares the requests an endpoint received, n of them, with the line, the
