@@ -180,7 +180,8 @@ func readBody(br *bufio.Reader, length int64, chunked bool) ([]byte, error) {
 
 // requestHeadProblems lists what is wrong with a request head as a gateway sent it: exactly one
 // Host, at most one framing field (Content-Length, or Transfer-Encoding: chunked, never both),
-// and no hop-by-hop field but TE: trailers and Connection: close.
+// and no hop-by-hop field but TE: trailers and Connection: close. It is for ordinary requests:
+// a proxied upgrade (WebSocket) rightly carries Upgrade and Connection: upgrade.
 func requestHeadProblems(head string) []string {
 	var problems []string
 	if hosts := headFields(head, "Host"); len(hosts) != 1 {
