@@ -172,9 +172,9 @@ func replayable(r *http.Request) bool {
 // maxKeptRequestBuffer is the largest request buffer a pooled connection keeps for the next.
 const maxKeptRequestBuffer = 16 << 10
 
-// writeRequest writes r as the request to t's endpoint into out: hop-by-hop headers dropped, the
-// X-Forwarded headers set as httputil.ProxyRequest.SetXForwarded does, the body framed by its
-// length.
+// writeRequest writes r as the request to t's endpoint into out: one Host, hop-by-hop headers
+// dropped, the X-Forwarded headers set as httputil.ProxyRequest.SetXForwarded does, the body
+// framed by its length alone (see ownedByWriter).
 func writeRequest(out *bytes.Buffer, r *http.Request, t *target) error {
 	out.WriteString(r.Method)
 	out.WriteByte(' ')
@@ -188,7 +188,7 @@ func writeRequest(out *bytes.Buffer, r *http.Request, t *target) error {
 	out.WriteString("\r\n")
 	dropped := connectionListed(r.Header)
 	for name, values := range r.Header {
-		if hopByHop(name) || forwardedHeader(name) || dropped[name] {
+		if hopByHop(name) || forwardedHeader(name) || ownedByWriter(name) || dropped[name] {
 			continue
 		}
 		for _, v := range values {
@@ -199,17 +199,40 @@ func writeRequest(out *bytes.Buffer, r *http.Request, t *target) error {
 		out.WriteString("Te: trailers\r\n")
 	}
 	writeForwarded(out, r)
-	if r.ContentLength > 0 {
+	if sendsLength(r) {
 		out.WriteString("Content-Length: ")
 		out.WriteString(strconv.FormatInt(r.ContentLength, 10))
-		out.WriteString("\r\n\r\n")
+		out.WriteString("\r\n")
+	}
+	out.WriteString("\r\n")
+	if r.ContentLength > 0 {
 		if _, err := io.CopyN(out, r.Body, r.ContentLength); err != nil {
 			return err
 		}
-	} else {
-		out.WriteString("\r\n")
 	}
 	return nil
+}
+
+// ownedByWriter: writeRequest writes Host and Content-Length from the target and the body's
+// length, never from the Header map, where net/http's server and the h1 loop keep the
+// client's Content-Length (and a filter could put either): a copy from there made a second
+// line, which strict endpoints answer with 400 and which lets a different value smuggle a
+// request into a pooled connection.
+func ownedByWriter(name string) bool {
+	return name == "Host" || name == "Content-Length"
+}
+
+// sendsLength reports whether the request head carries Content-Length: for a body, and for an
+// empty one of the methods servers expect a length with (as net/http's Transport decides, so
+// both paths agree).
+func sendsLength(r *http.Request) bool {
+	switch {
+	case r.ContentLength > 0:
+		return true
+	case r.ContentLength < 0:
+		return false
+	}
+	return r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch
 }
 
 // outboundURI is the request target: the inbound path and query, or the rewritten path.
@@ -266,6 +289,20 @@ func forwardedHeader(name string) bool {
 		return true
 	}
 	return false
+}
+
+// endToEnd returns a deep copy of h without its hop-by-hop fields (and those its Connection
+// field names), for a request net/http's Transport writes from the copy after the handler has
+// returned (the h1 loop reuses the arrays of a request's values for the next one).
+func endToEnd(h http.Header) http.Header {
+	dropped := connectionListed(h)
+	out := h.Clone()
+	for name := range out {
+		if hopByHop(name) || dropped[name] {
+			delete(out, name)
+		}
+	}
+	return out
 }
 
 // connectionListed returns the headers the Connection header names as hop-by-hop.

@@ -9,15 +9,21 @@ import (
 )
 
 // applyHeaders applies a header modifier: set replaces, add appends to an existing value with a
-// comma (as the spec describes), remove deletes.
+// comma (as the spec describes), remove deletes. Names the gateway owns are left alone (see
+// filterable).
 func applyHeaders(h http.Header, m *route.HeaderModifier) {
 	if m == nil {
 		return
 	}
 	for _, s := range m.Set {
-		h[s.Name] = []string{s.Value}
+		if filterable(s.Name) {
+			h[s.Name] = []string{s.Value}
+		}
 	}
 	for _, a := range m.Add {
+		if !filterable(a.Name) {
+			continue
+		}
 		if old, ok := h[a.Name]; ok && len(old) > 0 {
 			h[a.Name] = []string{strings.Join(old, ",") + "," + a.Value}
 			continue
@@ -25,8 +31,19 @@ func applyHeaders(h http.Header, m *route.HeaderModifier) {
 		h[a.Name] = []string{a.Value}
 	}
 	for _, name := range m.Remove {
-		delete(h, name)
+		if filterable(name) {
+			delete(h, name)
+		}
 	}
+}
+
+// filterable reports whether a header filter may touch the field name (canonical). Host (the
+// request's own, or URLRewrite's hostname), the body's framing (Content-Length and the
+// hop-by-hop Transfer-Encoding) and the connection's fields belong to the gateway: a filter
+// changing them would make a message whose head disagrees with its body, which is how a
+// request is smuggled on a pooled connection.
+func filterable(name string) bool {
+	return !hopByHop(name) && name != "Host" && name != "Content-Length"
 }
 
 // modifyPath rewrites path by a ReplaceFullPath or ReplacePrefixMatch modifier; the prefix

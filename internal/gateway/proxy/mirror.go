@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httputil"
 	"time"
 
 	"github.com/aviary-dev/aviary/internal/gateway/route"
@@ -41,6 +42,7 @@ func (m *mirrorer) mirror(r *http.Request, mirrors []route.Mirror) {
 		}
 		body = buf
 	}
+	hdr := mirrorHeader(r)
 	for _, mr := range mirrors {
 		if mr.Numerator == 0 || rand.Uint32N(mr.Denominator) >= mr.Numerator {
 			continue
@@ -57,12 +59,26 @@ func (m *mirrorer) mirror(r *http.Request, mirrors []route.Mirror) {
 		out := r.Clone(context.Background())
 		out.RequestURI = ""
 		out.URL.Scheme, out.URL.Host = "http", addr
+		// The copy's body is whole: it goes by its length, without the inbound chunking or trailers.
+		out.Header, out.TransferEncoding, out.Trailer = hdr, nil, nil
 		out.Body, out.ContentLength = http.NoBody, 0
 		if len(body) > 0 {
 			out.Body, out.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 		}
 		go m.send(out)
 	}
+}
+
+// mirrorHeader is the header every mirror of r gets, as the main request's would be: without
+// hop-by-hop fields, with the X-Forwarded fields, and without the User-Agent net/http's
+// Transport adds when there is none. The mirrors share it, read only, from their goroutines.
+func mirrorHeader(r *http.Request) http.Header {
+	h := endToEnd(r.Header)
+	if _, ok := h["User-Agent"]; !ok {
+		h["User-Agent"] = []string{""}
+	}
+	(&httputil.ProxyRequest{In: r, Out: &http.Request{Header: h}}).SetXForwarded()
+	return h
 }
 
 func (m *mirrorer) send(req *http.Request) {
