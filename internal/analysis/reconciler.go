@@ -89,7 +89,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	before := run.Status.DeepCopy()
 	next, err := r.advance(ctx, run, now)
-	if err != nil {
+	var retry error
+	switch {
+	case err == nil:
+	case isRetryable(err):
+		// The world did not answer (an API error reading a Secret): the run waits and says why.
+		run.Status.Message = err.Error()
+		retry = err
+	default:
 		fail(run, v1alpha1.AnalysisPhaseError, err.Error(), now)
 		next = 0
 	}
@@ -102,6 +109,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 		r.recordPhase(run, before.Phase)
 	}
+	if retry != nil {
+		// Returned, so that the controller retries with its backoff.
+		return ctrl.Result{}, retry
+	}
 	if run.Status.Phase.Completed() {
 		ctrl.LoggerFrom(ctx).Info("AnalysisRun completed", "phase", run.Status.Phase, "message", run.Status.Message)
 		return r.expire(ctx, run, now)
@@ -110,7 +121,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 }
 
 // advance resolves the run, takes due measurements and assesses it. An error means the run
-// cannot go on (bad arguments, template or provider) and carries the reason.
+// cannot go on (bad arguments, template or provider) and carries the reason, unless it is
+// retryable: then the run only waits.
 func (r *Reconciler) advance(ctx context.Context, run *v1alpha1.AnalysisRun, now time.Time) (time.Duration, error) {
 	if run.Status.StartedAt == nil {
 		t := metav1.NewTime(now)
@@ -259,13 +271,13 @@ func (c *clusterArgs) Secret(name, key string) (string, error) {
 	}
 	if err := reader.Get(c.ctx, client.ObjectKey{Namespace: c.run.Namespace, Name: name}, s); err != nil {
 		if apierrors.IsNotFound(err) {
-			return "", fmt.Errorf("secret %q not found in namespace %q", name, c.run.Namespace)
+			return "", fmt.Errorf("secret %q not found in namespace %q: create it, or fix args[].valueFrom.secretKeyRef", name, c.run.Namespace)
 		}
-		return "", fmt.Errorf("reading secret %q: %w", name, err)
+		return "", retryable(fmt.Errorf("reading secret %q failed, retrying: %w", name, err))
 	}
 	v, ok := s.Data[key]
 	if !ok {
-		return "", fmt.Errorf("secret %q has no key %q", name, key)
+		return "", fmt.Errorf("secret %q has no key %q: add it, or fix args[].valueFrom.secretKeyRef", name, key)
 	}
 	return string(v), nil
 }
@@ -279,9 +291,28 @@ func (c *clusterArgs) Field(fieldPath string) (string, error) {
 		}
 		ro := &v1alpha1.Rollout{}
 		if err := c.r.Client.Get(c.ctx, client.ObjectKey{Namespace: c.run.Namespace, Name: ref.Name}, ro); err != nil {
-			return "", fmt.Errorf("reading the owning Rollout %q: %w", ref.Name, err)
+			if apierrors.IsNotFound(err) {
+				return "", fmt.Errorf("the owning Rollout %q was not found; give the argument a value instead", ref.Name)
+			}
+			return "", retryable(fmt.Errorf("reading the owning Rollout %q failed, retrying: %w", ref.Name, err))
 		}
 		return fieldpath.Value(ro, fieldPath)
 	}
 	return "", errors.New("valueFrom.fieldRef needs the run to be owned by a Rollout; give the argument a value instead")
+}
+
+// retryableError is a failure of the world around a run (an API server that did not answer),
+// not of the run itself: the run stays as it is and the reconcile is retried.
+type retryableError struct{ err error }
+
+func (e retryableError) Error() string { return e.err.Error() }
+func (e retryableError) Unwrap() error { return e.err }
+
+// retryable marks err as worth retrying.
+func retryable(err error) error { return retryableError{err: err} }
+
+// isRetryable reports whether err, or an error it wraps, is marked retryable.
+func isRetryable(err error) bool {
+	var r retryableError
+	return errors.As(err, &r)
 }
