@@ -94,7 +94,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	case err == nil:
 	case isRetryable(err):
 		// The world did not answer (an API error reading a Secret): the run waits and says why.
-		run.Status.Message = err.Error()
+		run.Status.Message = truncate(err.Error(), MaxStoredMessage)
 		retry = err
 	default:
 		fail(run, v1alpha1.AnalysisPhaseError, err.Error(), now)
@@ -208,6 +208,9 @@ func (r *Reconciler) resolve(ctx context.Context, run *v1alpha1.AnalysisRun) ([]
 	return metrics, Validate(run, metrics)
 }
 
+// maxEventNote is the longest note an Event may carry (the events API refuses longer ones).
+const maxEventNote = 1024
+
 // recordPhase records an Event when the run's phase changed.
 func (r *Reconciler) recordPhase(run *v1alpha1.AnalysisRun, before v1alpha1.AnalysisPhase) {
 	phase := run.Status.Phase
@@ -223,16 +226,14 @@ func (r *Reconciler) recordPhase(run *v1alpha1.AnalysisRun, before v1alpha1.Anal
 	if run.Status.Message != "" {
 		msg += ": " + run.Status.Message
 	}
-	if len(msg) > 1000 {
-		msg = msg[:1000] + "..."
-	}
+	msg = truncate(msg, maxEventNote)
 	r.Recorder.Eventf(run, nil, eventType, "AnalysisRun"+string(phase), "Reconcile", "%s", msg)
 }
 
 // fail ends a run that cannot go on.
 func fail(run *v1alpha1.AnalysisRun, phase v1alpha1.AnalysisPhase, msg string, now time.Time) {
 	st := &run.Status
-	st.Phase, st.Message = phase, msg
+	st.Phase, st.Message = phase, truncate(msg, MaxStoredMessage)
 	if st.CompletedAt == nil {
 		t := metav1.NewTime(now)
 		st.CompletedAt = &t

@@ -73,12 +73,15 @@ func (p *Provider) Measure(ctx context.Context, _ *v1alpha1.AnalysisRun, _ v1alp
 		return provider.Observation{Err: err}
 	}
 	defer func() { _ = res.Body.Close() }()
-	body, err := io.ReadAll(io.LimitReader(res.Body, maxBody))
+	body, err := io.ReadAll(io.LimitReader(res.Body, maxBody+1))
 	if err != nil {
 		return provider.Observation{Err: fmt.Errorf("reading the response of %s: %w", p.spec.URL, err)}
 	}
 	if res.StatusCode < 200 || res.StatusCode >= 300 {
 		return provider.Observation{Err: fmt.Errorf("received non 2xx response code: %d", res.StatusCode)}
+	}
+	if len(body) > maxBody {
+		return provider.Observation{Err: fmt.Errorf("the response of %s is larger than %d MiB; query an endpoint that answers with the metric alone", p.spec.URL, maxBody>>20)}
 	}
 	result, err := p.extract(body)
 	if err != nil {

@@ -150,3 +150,11 @@ func TestWebInsecureTLS(t *testing.T) {
 		t.Errorf("insecure: %v %q", obs.Err, obs.Value)
 	}
 }
+
+func TestWebResponseOverTheReadLimit(t *testing.T) {
+	big, _ := server(t, false, 200, `{"v":"`+strings.Repeat("x", maxBody)+`"}`, 0)
+	obs := measure(t, v1alpha1.WebMetric{URL: big.URL, JSONPath: "{$.v}"})
+	if obs.Err == nil || !strings.Contains(obs.Err.Error(), "is larger than 10 MiB") {
+		t.Errorf("an answer over 10 MiB: %v", obs.Err)
+	}
+}
