@@ -63,9 +63,6 @@ func TestProviderMessagesAreBounded(t *testing.T) {
 	}
 }
 
-
-
-
 func TestTruncate(t *testing.T) {
 	for _, tc := range []struct {
 		in    string

@@ -206,4 +206,3 @@ func TestSecretArgMissingIsAnError(t *testing.T) {
 		}
 	}
 }
-
