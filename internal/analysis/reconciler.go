@@ -88,16 +88,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return r.expire(ctx, run, now)
 	}
 	before := run.Status.DeepCopy()
-	next, err := r.advance(ctx, run, now)
+	secrets := &redactor{}
+	next, err := r.advance(ctx, run, now, secrets)
 	var retry error
 	switch {
 	case err == nil:
 	case isRetryable(err):
 		// The world did not answer (an API error reading a Secret): the run waits and says why.
-		run.Status.Message = truncate(err.Error(), MaxStoredMessage)
-		retry = err
+		retry = secrets.Error(err)
+		run.Status.Message = truncate(retry.Error(), MaxStoredMessage)
 	default:
-		fail(run, v1alpha1.AnalysisPhaseError, err.Error(), now)
+		fail(run, v1alpha1.AnalysisPhaseError, secrets.String(err.Error()), now)
 		next = 0
 	}
 	if !equality.Semantic.DeepEqual(before, &run.Status) {
@@ -122,14 +123,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 
 // advance resolves the run, takes due measurements and assesses it. An error means the run
 // cannot go on (bad arguments, template or provider) and carries the reason, unless it is
-// retryable: then the run only waits.
-func (r *Reconciler) advance(ctx context.Context, run *v1alpha1.AnalysisRun, now time.Time) (time.Duration, error) {
+// retryable: then the run only waits. The values of Secret arguments are added to secrets,
+// which redacts them from what the measurements record.
+func (r *Reconciler) advance(ctx context.Context, run *v1alpha1.AnalysisRun, now time.Time, secrets *redactor) (time.Duration, error) {
 	if run.Status.StartedAt == nil {
 		t := metav1.NewTime(now)
 		run.Status.StartedAt = &t
 		run.Status.Phase = v1alpha1.AnalysisPhaseRunning
 	}
-	metrics, err := r.resolve(ctx, run)
+	metrics, err := r.resolve(ctx, run, secrets)
 	if err != nil {
 		return 0, err
 	}
@@ -147,7 +149,7 @@ func (r *Reconciler) advance(ctx context.Context, run *v1alpha1.AnalysisRun, now
 		return 0, err
 	}
 	for _, d := range due {
-		if err := r.act(ctx, run, d, providers[d.Metric.Name], now); err != nil {
+		if err := r.act(ctx, run, d, providers[d.Metric.Name], now, secrets); err != nil {
 			return 0, err
 		}
 	}
@@ -163,8 +165,8 @@ func (r *Reconciler) advance(ctx context.Context, run *v1alpha1.AnalysisRun, now
 	return next, nil
 }
 
-// act runs one provider action and records its observation.
-func (r *Reconciler) act(ctx context.Context, run *v1alpha1.AnalysisRun, d Due, p provider.Provider, now time.Time) error {
+// act runs one provider action and records its observation, with the secrets redacted.
+func (r *Reconciler) act(ctx context.Context, run *v1alpha1.AnalysisRun, d Due, p provider.Provider, now time.Time, secrets *redactor) error {
 	var obs provider.Observation
 	res := findResult(run, d.Metric.Name)
 	switch d.Action {
@@ -175,6 +177,7 @@ func (r *Reconciler) act(ctx context.Context, run *v1alpha1.AnalysisRun, d Due, 
 	case Terminate:
 		obs = p.Terminate(ctx, run, d.Metric, *lastMeasurement(res))
 	}
+	obs = secrets.Observation(obs)
 	retention, err := Retention(run, d.Metric.Name)
 	if err != nil {
 		return err
@@ -185,19 +188,20 @@ func (r *Reconciler) act(ctx context.Context, run *v1alpha1.AnalysisRun, d Due, 
 	}
 	Record(run, d.Metric, d.Action, obs, now, retention, dry)
 	if obs.Err != nil {
-		ctrl.LoggerFrom(ctx).Info("Measurement failed", "metric", d.Metric.Name, "error", obs.Err.Error())
+		ctrl.LoggerFrom(ctx).Info("Measurement failed", "metric", d.Metric.Name, "error", truncate(obs.Err.Error(), MaxStoredMessage))
 	}
 	if d.Action == Measure {
 		if err := p.GarbageCollect(ctx, run, d.Metric, retention); err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, "Garbage-collecting measurements", "metric", d.Metric.Name)
+			ctrl.LoggerFrom(ctx).Error(secrets.Error(err), "Garbage-collecting measurements", "metric", d.Metric.Name)
 		}
 	}
 	return nil
 }
 
-// resolve gives the run's metrics their argument values and checks them.
-func (r *Reconciler) resolve(ctx context.Context, run *v1alpha1.AnalysisRun) ([]v1alpha1.Metric, error) {
-	values, err := ResolveArgs(run.Spec.Args, &clusterArgs{ctx: ctx, r: r, run: run})
+// resolve gives the run's metrics their argument values and checks them; it adds the values
+// read from Secrets to secrets.
+func (r *Reconciler) resolve(ctx context.Context, run *v1alpha1.AnalysisRun, secrets *redactor) ([]v1alpha1.Metric, error) {
+	values, err := ResolveArgs(run.Spec.Args, &clusterArgs{ctx: ctx, r: r, run: run, secrets: secrets})
 	if err != nil {
 		return nil, err
 	}
@@ -257,11 +261,13 @@ func (r *Reconciler) expire(ctx context.Context, run *v1alpha1.AnalysisRun, now 
 	return ctrl.Result{}, nil
 }
 
-// clusterArgs reads valueFrom arguments from the cluster.
+// clusterArgs reads valueFrom arguments from the cluster; every Secret value it hands out is
+// added to secrets.
 type clusterArgs struct {
-	ctx context.Context
-	r   *Reconciler
-	run *v1alpha1.AnalysisRun
+	ctx     context.Context
+	r       *Reconciler
+	run     *v1alpha1.AnalysisRun
+	secrets *redactor
 }
 
 func (c *clusterArgs) Secret(name, key string) (string, error) {
@@ -280,6 +286,7 @@ func (c *clusterArgs) Secret(name, key string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("secret %q has no key %q: add it, or fix args[].valueFrom.secretKeyRef", name, key)
 	}
+	c.secrets.add(string(v))
 	return string(v), nil
 }
 
