@@ -5,7 +5,6 @@ package web
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -54,12 +53,8 @@ func New(_ provider.Deps, metric v1alpha1.Metric) (provider.Provider, error) {
 	if spec.TimeoutSeconds > 0 {
 		timeout = time.Duration(spec.TimeoutSeconds) * time.Second
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	if spec.Insecure {
-		// The user asked to trust any certificate (self-signed in-cluster endpoints).
-		transport.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // opt-in via web.insecure
-	}
-	return &Provider{spec: *spec, client: &http.Client{Timeout: timeout, Transport: transport}, path: jp}, nil
+	client := &http.Client{Timeout: timeout, Transport: provider.Transport(spec.Insecure)}
+	return &Provider{spec: *spec, client: client, path: jp}, nil
 }
 
 // Measure sends the request and extracts the value at jsonPath.
