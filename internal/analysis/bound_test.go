@@ -15,12 +15,12 @@ import (
 // 100,000 samples leave short values in the status, while the conditions see every byte.
 func TestStoredValuesAreBounded(t *testing.T) {
 	pad := strings.Repeat("é", (10<<20-64)/2) // just under the web provider's 10 MiB read limit, in two-byte runes
-	web := jsonServer(t, 200, `{"data":{"ok":true,"pad":"`+pad+`"}}`)
+	web := jsonServer(t, `{"data":{"ok":true,"pad":"`+pad+`"}}`)
 	samples := make([]string, 100000)
 	for i := range samples {
 		samples[i] = fmt.Sprintf(`{"metric":{"pod":"p%d"},"value":[1767268800,"0.99"]}`, i)
 	}
-	prom := jsonServer(t, 200, `{"status":"success","data":{"resultType":"vector","result":[`+strings.Join(samples, ",")+`]}}`)
+	prom := jsonServer(t, `{"status":"success","data":{"resultType":"vector","result":[`+strings.Join(samples, ",")+`]}}`)
 	promRun := &v1alpha1.AnalysisRun{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "prom"},
 		Spec: v1alpha1.AnalysisRunSpec{Metrics: []v1alpha1.Metric{{

@@ -109,12 +109,11 @@ func (w *world) events() string {
 	}
 }
 
-// jsonServer answers every request with body; it counts the requests.
-func jsonServer(t *testing.T, status int, body string) *httptest.Server {
+// jsonServer answers every request with body, as JSON.
+func jsonServer(t *testing.T, body string) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
 		_, _ = w.Write([]byte(body))
 	}))
 	t.Cleanup(srv.Close)
@@ -160,7 +159,7 @@ func webRun(name, url, jsonPath, condition string, args ...v1alpha1.Argument) *v
 // Secret argument leaves the run Running with a message saying it retries, and the run
 // succeeds once the API server answers again.
 func TestSecretArgTransientErrorIsRetried(t *testing.T) {
-	srv := jsonServer(t, 200, `{"rate":0.99}`)
+	srv := jsonServer(t, `{"rate":0.99}`)
 	failures := 1
 	funcs := &interceptor.Funcs{Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
 		if _, ok := obj.(*corev1.Secret); ok && failures > 0 {

@@ -15,7 +15,7 @@ import (
 // endpoint refuses connections, answers garbage or the metric is invalid.
 func TestSecretsAreRedacted(t *testing.T) {
 	const token, user = "tok-5f3a9c", "svc-reader"
-	html := jsonServer(t, 200, `<html>oops</html>`)
+	html := jsonServer(t, `<html>oops</html>`)
 	refused := closedAddress(t)
 	creds := secret("creds", map[string]string{"token": token, "user": user})
 	args := []v1alpha1.Argument{secretArg("token", "creds", "token"), secretArg("user", "creds", "user")}
