@@ -90,17 +90,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	before := run.Status.DeepCopy()
 	secrets := &redactor{}
 	next, err := r.advance(ctx, run, now, secrets)
-	var retry error
-	switch {
-	case err == nil:
-	case isRetryable(err):
-		// The world did not answer (an API error reading a Secret): the run waits and says why.
-		retry = secrets.Error(err)
-		run.Status.Message = truncate(retry.Error(), MaxStoredMessage)
-	default:
-		fail(run, v1alpha1.AnalysisPhaseError, secrets.String(err.Error()), now)
-		next = 0
-	}
+	retry := settle(run, err, secrets, now)
 	if !equality.Semantic.DeepEqual(before, &run.Status) {
 		if err := r.Client.Status().Update(ctx, run); err != nil {
 			if apierrors.IsConflict(err) {
@@ -232,6 +222,22 @@ func (r *Reconciler) recordPhase(run *v1alpha1.AnalysisRun, before v1alpha1.Anal
 	}
 	msg = truncate(msg, maxEventNote)
 	r.Recorder.Eventf(run, nil, eventType, "AnalysisRun"+string(phase), "Reconcile", "%s", msg)
+}
+
+// settle records in the run what an error of advance means, with the secrets redacted. A
+// retryable error (the world did not answer, e.g. an API error reading a Secret) only becomes
+// the run's message and is returned, to be retried; any other ends the run in Error.
+func settle(run *v1alpha1.AnalysisRun, err error, secrets *redactor, now time.Time) (retry error) {
+	switch {
+	case err == nil:
+		return nil
+	case isRetryable(err):
+		retry = secrets.Error(err)
+		run.Status.Message = truncate(retry.Error(), MaxStoredMessage)
+		return retry
+	}
+	fail(run, v1alpha1.AnalysisPhaseError, secrets.String(err.Error()), now)
+	return nil
 }
 
 // fail ends a run that cannot go on.
