@@ -143,7 +143,8 @@ func parseDuration(field string, s v1alpha1.DurationString) (time.Duration, erro
 
 // Record stores what a provider observed for one metric at now: it starts a new measurement
 // (Measure) or completes the last one (Resume, Terminate), keeps the counters and trims the
-// measurements to retention.
+// measurements to retention. The conditions see obs.Result whole; the stored value and
+// message are truncated to MaxStoredValue and MaxStoredMessage.
 func Record(run *v1alpha1.AnalysisRun, m v1alpha1.Metric, action Action, obs provider.Observation, now time.Time, retention int, dryRun bool) {
 	res := ensureResult(run, m.Name, dryRun)
 	t := metav1.NewTime(now)
@@ -157,7 +158,7 @@ func Record(run *v1alpha1.AnalysisRun, m v1alpha1.Metric, action Action, obs pro
 	if obs.Metadata != nil {
 		meas.Metadata = obs.Metadata
 	}
-	meas.Value, meas.Message = obs.Value, obs.Message
+	meas.Value, meas.Message = truncate(obs.Value, MaxStoredValue), obs.Message
 	switch {
 	case obs.Err != nil:
 		meas.Phase, meas.Message = v1alpha1.AnalysisPhaseError, obs.Err.Error()
@@ -170,6 +171,7 @@ func Record(run *v1alpha1.AnalysisRun, m v1alpha1.Metric, action Action, obs pro
 			meas.Message = err.Error()
 		}
 	}
+	meas.Message = truncate(meas.Message, MaxStoredMessage)
 	if meas.Phase.Completed() {
 		meas.FinishedAt = &t
 		count(res, meas.Phase)

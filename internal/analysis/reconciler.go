@@ -88,11 +88,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return r.expire(ctx, run, now)
 	}
 	before := run.Status.DeepCopy()
-	next, err := r.advance(ctx, run, now)
-	if err != nil {
-		fail(run, v1alpha1.AnalysisPhaseError, err.Error(), now)
-		next = 0
-	}
+	secrets := &redactor{}
+	next, err := r.advance(ctx, run, now, secrets)
+	retry := settle(run, err, secrets, now)
 	if !equality.Semantic.DeepEqual(before, &run.Status) {
 		if err := r.Client.Status().Update(ctx, run); err != nil {
 			if apierrors.IsConflict(err) {
@@ -102,6 +100,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 		r.recordPhase(run, before.Phase)
 	}
+	if retry != nil {
+		// Returned, so that the controller retries with its backoff.
+		return ctrl.Result{}, retry
+	}
 	if run.Status.Phase.Completed() {
 		ctrl.LoggerFrom(ctx).Info("AnalysisRun completed", "phase", run.Status.Phase, "message", run.Status.Message)
 		return r.expire(ctx, run, now)
@@ -110,14 +112,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 }
 
 // advance resolves the run, takes due measurements and assesses it. An error means the run
-// cannot go on (bad arguments, template or provider) and carries the reason.
-func (r *Reconciler) advance(ctx context.Context, run *v1alpha1.AnalysisRun, now time.Time) (time.Duration, error) {
+// cannot go on (bad arguments, template or provider) and carries the reason, unless it is
+// retryable: then the run only waits. The values of Secret arguments are added to secrets,
+// which redacts them from what the measurements record.
+func (r *Reconciler) advance(ctx context.Context, run *v1alpha1.AnalysisRun, now time.Time, secrets *redactor) (time.Duration, error) {
 	if run.Status.StartedAt == nil {
 		t := metav1.NewTime(now)
 		run.Status.StartedAt = &t
 		run.Status.Phase = v1alpha1.AnalysisPhaseRunning
 	}
-	metrics, err := r.resolve(ctx, run)
+	metrics, err := r.resolve(ctx, run, secrets)
 	if err != nil {
 		return 0, err
 	}
@@ -135,7 +139,7 @@ func (r *Reconciler) advance(ctx context.Context, run *v1alpha1.AnalysisRun, now
 		return 0, err
 	}
 	for _, d := range due {
-		if err := r.act(ctx, run, d, providers[d.Metric.Name], now); err != nil {
+		if err := r.act(ctx, run, d, providers[d.Metric.Name], now, secrets); err != nil {
 			return 0, err
 		}
 	}
@@ -151,8 +155,8 @@ func (r *Reconciler) advance(ctx context.Context, run *v1alpha1.AnalysisRun, now
 	return next, nil
 }
 
-// act runs one provider action and records its observation.
-func (r *Reconciler) act(ctx context.Context, run *v1alpha1.AnalysisRun, d Due, p provider.Provider, now time.Time) error {
+// act runs one provider action and records its observation, with the secrets redacted.
+func (r *Reconciler) act(ctx context.Context, run *v1alpha1.AnalysisRun, d Due, p provider.Provider, now time.Time, secrets *redactor) error {
 	var obs provider.Observation
 	res := findResult(run, d.Metric.Name)
 	switch d.Action {
@@ -163,6 +167,7 @@ func (r *Reconciler) act(ctx context.Context, run *v1alpha1.AnalysisRun, d Due, 
 	case Terminate:
 		obs = p.Terminate(ctx, run, d.Metric, *lastMeasurement(res))
 	}
+	obs = secrets.Observation(obs)
 	retention, err := Retention(run, d.Metric.Name)
 	if err != nil {
 		return err
@@ -173,19 +178,20 @@ func (r *Reconciler) act(ctx context.Context, run *v1alpha1.AnalysisRun, d Due, 
 	}
 	Record(run, d.Metric, d.Action, obs, now, retention, dry)
 	if obs.Err != nil {
-		ctrl.LoggerFrom(ctx).Info("Measurement failed", "metric", d.Metric.Name, "error", obs.Err.Error())
+		ctrl.LoggerFrom(ctx).Info("Measurement failed", "metric", d.Metric.Name, "error", truncate(obs.Err.Error(), MaxStoredMessage))
 	}
 	if d.Action == Measure {
 		if err := p.GarbageCollect(ctx, run, d.Metric, retention); err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, "Garbage-collecting measurements", "metric", d.Metric.Name)
+			ctrl.LoggerFrom(ctx).Error(secrets.Error(err), "Garbage-collecting measurements", "metric", d.Metric.Name)
 		}
 	}
 	return nil
 }
 
-// resolve gives the run's metrics their argument values and checks them.
-func (r *Reconciler) resolve(ctx context.Context, run *v1alpha1.AnalysisRun) ([]v1alpha1.Metric, error) {
-	values, err := ResolveArgs(run.Spec.Args, &clusterArgs{ctx: ctx, r: r, run: run})
+// resolve gives the run's metrics their argument values and checks them; it adds the values
+// read from Secrets to secrets.
+func (r *Reconciler) resolve(ctx context.Context, run *v1alpha1.AnalysisRun, secrets *redactor) ([]v1alpha1.Metric, error) {
+	values, err := ResolveArgs(run.Spec.Args, &clusterArgs{ctx: ctx, r: r, run: run, secrets: secrets})
 	if err != nil {
 		return nil, err
 	}
@@ -195,6 +201,9 @@ func (r *Reconciler) resolve(ctx context.Context, run *v1alpha1.AnalysisRun) ([]
 	}
 	return metrics, Validate(run, metrics)
 }
+
+// maxEventNote is the longest note an Event may carry (the events API refuses longer ones).
+const maxEventNote = 1024
 
 // recordPhase records an Event when the run's phase changed.
 func (r *Reconciler) recordPhase(run *v1alpha1.AnalysisRun, before v1alpha1.AnalysisPhase) {
@@ -211,16 +220,30 @@ func (r *Reconciler) recordPhase(run *v1alpha1.AnalysisRun, before v1alpha1.Anal
 	if run.Status.Message != "" {
 		msg += ": " + run.Status.Message
 	}
-	if len(msg) > 1000 {
-		msg = msg[:1000] + "..."
-	}
+	msg = truncate(msg, maxEventNote)
 	r.Recorder.Eventf(run, nil, eventType, "AnalysisRun"+string(phase), "Reconcile", "%s", msg)
+}
+
+// settle records in the run what an error of advance means, with the secrets redacted. A
+// retryable error (the world did not answer, e.g. an API error reading a Secret) only becomes
+// the run's message and is returned, to be retried; any other ends the run in Error.
+func settle(run *v1alpha1.AnalysisRun, err error, secrets *redactor, now time.Time) (retry error) {
+	switch {
+	case err == nil:
+		return nil
+	case isRetryable(err):
+		retry = secrets.Error(err)
+		run.Status.Message = truncate(retry.Error(), MaxStoredMessage)
+		return retry
+	}
+	fail(run, v1alpha1.AnalysisPhaseError, secrets.String(err.Error()), now)
+	return nil
 }
 
 // fail ends a run that cannot go on.
 func fail(run *v1alpha1.AnalysisRun, phase v1alpha1.AnalysisPhase, msg string, now time.Time) {
 	st := &run.Status
-	st.Phase, st.Message = phase, msg
+	st.Phase, st.Message = phase, truncate(msg, MaxStoredMessage)
 	if st.CompletedAt == nil {
 		t := metav1.NewTime(now)
 		st.CompletedAt = &t
@@ -244,11 +267,13 @@ func (r *Reconciler) expire(ctx context.Context, run *v1alpha1.AnalysisRun, now 
 	return ctrl.Result{}, nil
 }
 
-// clusterArgs reads valueFrom arguments from the cluster.
+// clusterArgs reads valueFrom arguments from the cluster; every Secret value it hands out is
+// added to secrets.
 type clusterArgs struct {
-	ctx context.Context
-	r   *Reconciler
-	run *v1alpha1.AnalysisRun
+	ctx     context.Context
+	r       *Reconciler
+	run     *v1alpha1.AnalysisRun
+	secrets *redactor
 }
 
 func (c *clusterArgs) Secret(name, key string) (string, error) {
@@ -259,14 +284,15 @@ func (c *clusterArgs) Secret(name, key string) (string, error) {
 	}
 	if err := reader.Get(c.ctx, client.ObjectKey{Namespace: c.run.Namespace, Name: name}, s); err != nil {
 		if apierrors.IsNotFound(err) {
-			return "", fmt.Errorf("secret %q not found in namespace %q", name, c.run.Namespace)
+			return "", fmt.Errorf("secret %q not found in namespace %q: create it, or fix args[].valueFrom.secretKeyRef", name, c.run.Namespace)
 		}
-		return "", fmt.Errorf("reading secret %q: %w", name, err)
+		return "", retryable(fmt.Errorf("reading secret %q failed, retrying: %w", name, err))
 	}
 	v, ok := s.Data[key]
 	if !ok {
-		return "", fmt.Errorf("secret %q has no key %q", name, key)
+		return "", fmt.Errorf("secret %q has no key %q: add it, or fix args[].valueFrom.secretKeyRef", name, key)
 	}
+	c.secrets.add(string(v))
 	return string(v), nil
 }
 
@@ -279,9 +305,28 @@ func (c *clusterArgs) Field(fieldPath string) (string, error) {
 		}
 		ro := &v1alpha1.Rollout{}
 		if err := c.r.Client.Get(c.ctx, client.ObjectKey{Namespace: c.run.Namespace, Name: ref.Name}, ro); err != nil {
-			return "", fmt.Errorf("reading the owning Rollout %q: %w", ref.Name, err)
+			if apierrors.IsNotFound(err) {
+				return "", fmt.Errorf("the owning Rollout %q was not found; give the argument a value instead", ref.Name)
+			}
+			return "", retryable(fmt.Errorf("reading the owning Rollout %q failed, retrying: %w", ref.Name, err))
 		}
 		return fieldpath.Value(ro, fieldPath)
 	}
 	return "", errors.New("valueFrom.fieldRef needs the run to be owned by a Rollout; give the argument a value instead")
+}
+
+// retryableError is a failure of the world around a run (an API server that did not answer),
+// not of the run itself: the run stays as it is and the reconcile is retried.
+type retryableError struct{ err error }
+
+func (e retryableError) Error() string { return e.err.Error() }
+func (e retryableError) Unwrap() error { return e.err }
+
+// retryable marks err as worth retrying.
+func retryable(err error) error { return retryableError{err: err} }
+
+// isRetryable reports whether err, or an error it wraps, is marked retryable.
+func isRetryable(err error) bool {
+	var r retryableError
+	return errors.As(err, &r)
 }

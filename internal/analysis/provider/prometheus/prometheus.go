@@ -4,7 +4,6 @@ package prometheus
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -47,11 +46,7 @@ func New(_ provider.Deps, metric v1alpha1.Metric) (provider.Provider, error) {
 	if a := spec.Authentication; a != nil && (a.Sigv4 != nil || a.OAuth2 != nil) {
 		return nil, fmt.Errorf("metric %q: prometheus.authentication supports basicAuth (and bearer tokens through headers); sigv4 and oauth2 are not implemented", metric.Name)
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	if spec.Insecure {
-		transport.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // opt-in via prometheus.insecure
-	}
-	rt := &authorizing{next: transport, headers: spec.Headers}
+	rt := &authorizing{next: provider.Transport(spec.Insecure), headers: spec.Headers}
 	if a := spec.Authentication; a != nil && a.BasicAuth != nil {
 		rt.basic = a.BasicAuth
 	}

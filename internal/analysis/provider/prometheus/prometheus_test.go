@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -219,4 +220,29 @@ func TestPrometheusAgainstRealServer(t *testing.T) {
 			t.Fatalf("timeout 1s: err %v after %v", obs.Err, time.Since(start))
 		}
 	})
+}
+
+// TestPrometheusReusesConnections: measurements through providers built anew each time (as
+// the reconciler does) share one connection to the server.
+func TestPrometheusReusesConnections(t *testing.T) {
+	var opened atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"success","data":{"resultType":"scalar","result":[1767268800,"0.99"]}}`)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	for i := range 5 {
+		if obs := measure(t, v1alpha1.PrometheusMetric{Address: srv.URL, Query: "up"}); obs.Err != nil || obs.Result != 0.99 {
+			t.Fatalf("measurement %d: %v %v", i, obs.Result, obs.Err)
+		}
+	}
+	if n := opened.Load(); n != 1 {
+		t.Errorf("5 measurements opened %d connections, want 1", n)
+	}
 }

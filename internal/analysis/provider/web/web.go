@@ -5,7 +5,6 @@ package web
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -54,12 +53,8 @@ func New(_ provider.Deps, metric v1alpha1.Metric) (provider.Provider, error) {
 	if spec.TimeoutSeconds > 0 {
 		timeout = time.Duration(spec.TimeoutSeconds) * time.Second
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	if spec.Insecure {
-		// The user asked to trust any certificate (self-signed in-cluster endpoints).
-		transport.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // opt-in via web.insecure
-	}
-	return &Provider{spec: *spec, client: &http.Client{Timeout: timeout, Transport: transport}, path: jp}, nil
+	client := &http.Client{Timeout: timeout, Transport: provider.Transport(spec.Insecure)}
+	return &Provider{spec: *spec, client: client, path: jp}, nil
 }
 
 // Measure sends the request and extracts the value at jsonPath.
@@ -73,12 +68,15 @@ func (p *Provider) Measure(ctx context.Context, _ *v1alpha1.AnalysisRun, _ v1alp
 		return provider.Observation{Err: err}
 	}
 	defer func() { _ = res.Body.Close() }()
-	body, err := io.ReadAll(io.LimitReader(res.Body, maxBody))
+	body, err := io.ReadAll(io.LimitReader(res.Body, maxBody+1))
 	if err != nil {
 		return provider.Observation{Err: fmt.Errorf("reading the response of %s: %w", p.spec.URL, err)}
 	}
 	if res.StatusCode < 200 || res.StatusCode >= 300 {
 		return provider.Observation{Err: fmt.Errorf("received non 2xx response code: %d", res.StatusCode)}
+	}
+	if len(body) > maxBody {
+		return provider.Observation{Err: fmt.Errorf("the response of %s is larger than %d MiB; query an endpoint that answers with the metric alone", p.spec.URL, maxBody>>20)}
 	}
 	result, err := p.extract(body)
 	if err != nil {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -148,5 +150,50 @@ func TestWebInsecureTLS(t *testing.T) {
 	}
 	if obs := measure(t, v1alpha1.WebMetric{URL: srv.URL, JSONPath: "{$.v}", Insecure: true}); obs.Err != nil || obs.Value != "0.99" {
 		t.Errorf("insecure: %v %q", obs.Err, obs.Value)
+	}
+}
+
+func TestWebResponseOverTheReadLimit(t *testing.T) {
+	big, _ := server(t, false, 200, `{"v":"`+strings.Repeat("x", maxBody)+`"}`, 0)
+	obs := measure(t, v1alpha1.WebMetric{URL: big.URL, JSONPath: "{$.v}"})
+	if obs.Err == nil || !strings.Contains(obs.Err.Error(), "is larger than 10 MiB") {
+		t.Errorf("an answer over 10 MiB: %v", obs.Err)
+	}
+}
+
+// newConnections serves body and counts the TCP connections clients open to it.
+func newConnections(t *testing.T, tls bool, body string) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var opened atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, body)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	if tls {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
+	t.Cleanup(srv.Close)
+	return srv, &opened
+}
+
+// TestWebReusesConnections: the reconciler builds a provider per reconcile; measurements
+// still share one connection per endpoint rather than dialling (and handshaking) anew.
+func TestWebReusesConnections(t *testing.T) {
+	for _, tls := range []bool{false, true} {
+		srv, opened := newConnections(t, tls, `{"v":1}`)
+		for i := range 5 {
+			if obs := measure(t, v1alpha1.WebMetric{URL: srv.URL, JSONPath: "{$.v}", Insecure: tls}); obs.Err != nil {
+				t.Fatalf("tls %v, measurement %d: %v", tls, i, obs.Err)
+			}
+		}
+		if n := opened.Load(); n != 1 {
+			t.Errorf("tls %v: 5 measurements opened %d connections, want 1", tls, n)
+		}
 	}
 }
