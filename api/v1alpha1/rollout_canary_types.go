@@ -248,8 +248,10 @@ type RolloutTrafficRouting struct {
 	// +optional
 	Apisix *apiextensionsv1.JSON `json:"apisix,omitempty"`
 	// ManagedRoutes lists the header and mirror routes steps may create; the order is their
-	// precedence. All are removed when the rollout completes or aborts.
+	// precedence. All are removed when the rollout completes or aborts. Steps name a route,
+	// so the names are unique.
 	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:XValidation:rule="self.all(x, self.exists_one(y, y.name == x.name))",message="managedRoutes names must be unique: setHeaderRoute and setMirrorRoute steps refer to a route by its name; rename or remove the duplicate"
 	// +optional
 	ManagedRoutes []ManagedRoute `json:"managedRoutes,omitempty"`
 	// Plugins holds traffic-router plugin configuration by plugin name, e.g.
@@ -264,6 +266,8 @@ type RolloutTrafficRouting struct {
 
 // ManagedRoute names a route that setHeaderRoute or setMirrorRoute steps manage.
 type ManagedRoute struct {
+	// Name names a route rule, as a Gateway API SectionName does: at most 253 characters.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
 	Name string `json:"name"`
 }
