@@ -147,13 +147,8 @@ func (r *fileResult) checkDocument(crds *validation.CRDs, n int, obj map[string]
 		for _, p := range problems {
 			r.add(ref, p.Message, false)
 		}
-		if len(problems) == 0 && kind == "Rollout" {
-			ro := &v1alpha1.Rollout{}
-			if err := decodeInto(obj, ro); err != nil {
-				r.add(ref, err.Error(), false)
-				return
-			}
-			l.Rollout = ro
+		if kind == "Rollout" {
+			l.Rollout = r.decodeRollout(ref, obj, len(problems) > 0)
 		}
 	case gv.Group == v1alpha1.GroupVersion.Group:
 		r.add(ref, fmt.Sprintf("kind: Unsupported value: %q: %s serves %s", kind, apiVersion, strings.Join(crds.Kinds(), ", ")), false)
@@ -189,6 +184,22 @@ func (r *fileResult) checkBuiltin(ref string, l *lintObject) {
 	}
 }
 
+// decodeRollout decodes a Rollout for the controller's checks. They run even when the CRD
+// rules found problems, so that one lint reports every problem of the object at once, as the
+// API server reports every field error. A Rollout that then fails to decode is left out
+// quietly: its CRD problems already name the fields the decoder trips on. A field the CRD
+// rules refuse may be named again in the controller's words; both go with one fix.
+func (r *fileResult) decodeRollout(ref string, obj map[string]any, crdProblems bool) *v1alpha1.Rollout {
+	ro := &v1alpha1.Rollout{}
+	if err := decodeInto(obj, ro); err != nil {
+		if !crdProblems {
+			r.add(ref, err.Error(), false)
+		}
+		return nil
+	}
+	return ro
+}
+
 func decodeInto(obj map[string]any, into any) error {
 	raw, err := json.Marshal(obj)
 	if err != nil {
@@ -200,8 +211,8 @@ func decodeInto(obj map[string]any, into any) error {
 	return nil
 }
 
-// checkRollouts runs the controller's checks (plan.Invalid) on each Rollout that passed the
-// CRD rules, with the Services and Deployments of the same file standing for the cluster's.
+// checkRollouts runs the controller's checks (plan.Invalid) on each Rollout that decodes,
+// with the Services and Deployments of the same file standing for the cluster's.
 //
 // A Service or workloadRef Deployment that is not in the file is not an error: it may well
 // exist in the cluster already. It is a warning, and the checks that need it are skipped:
