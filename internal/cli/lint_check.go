@@ -212,7 +212,8 @@ func decodeInto(obj map[string]any, into any) error {
 }
 
 // checkRollouts runs the controller's checks (plan.Invalid) on each Rollout that decodes,
-// with the Services and Deployments of the same file standing for the cluster's.
+// with the Services and Deployments of the same file standing for the cluster's, and warns
+// of the steps the controller does not run.
 //
 // A Service or workloadRef Deployment that is not in the file is not an error: it may well
 // exist in the cluster already. It is a warning, and the checks that need it are skipped:
@@ -232,6 +233,7 @@ func (r *fileResult) checkRollouts() {
 		if l.Rollout == nil {
 			continue
 		}
+		r.warnWaitingSteps(l)
 		ro := l.Rollout.DeepCopy()
 		standInTemplate := false
 		if ref := ro.Spec.WorkloadRef; ref != nil {
@@ -270,5 +272,27 @@ func (r *fileResult) checkRollouts() {
 			continue
 		}
 		r.add(l.ref(), msg, false)
+	}
+}
+
+// warnWaitingSteps warns of each experiment and plugin step: Aviary has no controller for
+// them yet, so the rollout waits at such a step until a human promotes it (see the plan's
+// stepDone). The manifest is still valid, hence a warning.
+func (r *fileResult) warnWaitingSteps(l *lintObject) {
+	c := l.Rollout.Spec.Strategy.Canary
+	if c == nil {
+		return
+	}
+	for i, s := range c.Steps {
+		var field string
+		switch {
+		case s.Experiment != nil:
+			field = "experiment"
+		case s.Plugin != nil:
+			field = "plugin"
+		default:
+			continue
+		}
+		r.add(l.ref(), fmt.Sprintf("spec.strategy.canary.steps[%d].%s: Aviary does not run %s steps yet; the rollout will wait at this step until promoted (kubectl aviary promote)", i, field, field), true)
 	}
 }

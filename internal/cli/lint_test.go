@@ -267,3 +267,31 @@ func TestLintSaysWhenRulesWereSkipped(t *testing.T) {
 		t.Errorf("got:\n%s\nwant:\n%s", out, want)
 	}
 }
+
+// TestLintWarnsOfStepsAviaryDoesNotRun: experiment and plugin steps are valid but wait until
+// promoted; lint warns of each by its index and still passes the file.
+func TestLintWarnsOfStepsAviaryDoesNotRun(t *testing.T) {
+	steps := `      steps:
+        - setWeight: 25
+        - experiment:
+            templates:
+              - name: candidate
+                specRef: canary
+        - plugin:
+            name: acme/smoke-tests
+        - pause: {}
+`
+	manifest := strings.Replace(shopYAML, "      steps:\n        - setWeight: 25\n        - pause: {}\n", steps, 1)
+	manifest = strings.Replace(manifest, "      canaryService: shop-canary\n", "", 1)
+	out, _, err := runLintGroup(t, manifest, "lint", "-f", "-")
+	if err != nil {
+		t.Fatalf("warnings failed the lint: %v\n%s", err, out)
+	}
+	want := `<stdin>: Rollout/shop: warning: spec.strategy.canary.steps[1].experiment: Aviary does not run experiment steps yet; the rollout will wait at this step until promoted (kubectl aviary promote)
+<stdin>: Rollout/shop: warning: spec.strategy.canary.steps[2].plugin: Aviary does not run plugin steps yet; the rollout will wait at this step until promoted (kubectl aviary promote)
+✔ <stdin>: 2 objects valid
+`
+	if out != want {
+		t.Errorf("got:\n%s\nwant:\n%s", out, want)
+	}
+}
