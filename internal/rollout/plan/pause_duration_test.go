@@ -21,7 +21,7 @@ func TestPauseDuration(t *testing.T) {
 		v := intstr.FromInt32(n)
 		return &v1alpha1.RolloutPause{Duration: &v}
 	}
-	longest := time.Duration(math.MaxInt64/time.Second) * time.Second
+	longest := math.MaxInt64 / time.Second * time.Second
 	cases := []struct {
 		name  string
 		pause *v1alpha1.RolloutPause
