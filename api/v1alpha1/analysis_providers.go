@@ -345,8 +345,9 @@ type CloudWatchMetric struct {
 	// Interval is the time window the queries cover. Default 5m.
 	// +optional
 	Interval DurationString `json:"interval,omitempty"`
-	// MetricDataQueries are passed to GetMetricData as they are.
+	// MetricDataQueries are passed to GetMetricData as they are; it takes at most 500.
 	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=500
 	MetricDataQueries []CloudWatchMetricDataQuery `json:"metricDataQueries"`
 }
 
@@ -361,6 +362,7 @@ type CloudWatchMetricDataQuery struct {
 	// +optional
 	MetricStat *CloudWatchMetricStat `json:"metricStat,omitempty"`
 	// Period in seconds.
+	// +kubebuilder:validation:XValidation:rule="type(self) in [string] || (self >= 0 && self <= 2147483647)",message="period must be a number of seconds from 0 to 2147483647"
 	// +optional
 	Period *intstr.IntOrString `json:"period,omitempty"`
 	// +optional
@@ -372,6 +374,7 @@ type CloudWatchMetricStat struct {
 	// +optional
 	Metric *CloudWatchMetricStatMetric `json:"metric,omitempty"`
 	// Period in seconds.
+	// +kubebuilder:validation:XValidation:rule="type(self) in [string] || (self >= 0 && self <= 2147483647)",message="period must be a number of seconds from 0 to 2147483647"
 	// +optional
 	Period *intstr.IntOrString `json:"period,omitempty"`
 	// +optional

@@ -251,7 +251,7 @@ type Metric struct {
 
 	// Count is the number of measurements. Unset (or 0) it is 1 without an interval and
 	// unbounded with one; an unbounded metric runs until the run is terminated.
-	// +kubebuilder:validation:XValidation:rule="type(self) in [string] || self >= 0",message="count must be a non-negative number of measurements or an argument placeholder such as \"{{args.count}}\""
+	// +kubebuilder:validation:XValidation:rule="type(self) in [string] || (self >= 0 && self <= 2147483647)",message="count must be a number of measurements from 0 to 2147483647 or an argument placeholder such as \"{{args.count}}\""
 	// +optional
 	Count *intstr.IntOrString `json:"count,omitempty"`
 
@@ -266,25 +266,25 @@ type Metric struct {
 
 	// FailureLimit is how many failed measurements are tolerated before the metric fails.
 	// Default 0 (the first failure fails it); -1 never fails the metric on failures.
-	// +kubebuilder:validation:XValidation:rule="type(self) in [string] || self >= -1",message="failureLimit must be -1 (never fail), 0 or more, or an argument placeholder such as \"{{args.failure-limit}}\""
+	// +kubebuilder:validation:XValidation:rule="type(self) in [string] || (self >= -1 && self <= 2147483647)",message="failureLimit must be -1 (never fail) or from 0 to 2147483647, or an argument placeholder such as \"{{args.failure-limit}}\""
 	// +optional
 	FailureLimit *intstr.IntOrString `json:"failureLimit,omitempty"`
 
 	// InconclusiveLimit is how many inconclusive measurements are tolerated before the metric
 	// becomes Inconclusive. Default 0.
-	// +kubebuilder:validation:XValidation:rule="type(self) in [string] || self >= 0",message="inconclusiveLimit must be 0 or more, or an argument placeholder such as \"{{args.inconclusive-limit}}\""
+	// +kubebuilder:validation:XValidation:rule="type(self) in [string] || (self >= 0 && self <= 2147483647)",message="inconclusiveLimit must be from 0 to 2147483647, or an argument placeholder such as \"{{args.inconclusive-limit}}\""
 	// +optional
 	InconclusiveLimit *intstr.IntOrString `json:"inconclusiveLimit,omitempty"`
 
 	// ConsecutiveErrorLimit is how many measurement errors in a row (e.g. the metrics backend
 	// is unreachable) are tolerated before the metric becomes Error. Default 4.
-	// +kubebuilder:validation:XValidation:rule="type(self) in [string] || self >= 0",message="consecutiveErrorLimit must be 0 or more, or an argument placeholder such as \"{{args.error-limit}}\""
+	// +kubebuilder:validation:XValidation:rule="type(self) in [string] || (self >= 0 && self <= 2147483647)",message="consecutiveErrorLimit must be from 0 to 2147483647, or an argument placeholder such as \"{{args.error-limit}}\""
 	// +optional
 	ConsecutiveErrorLimit *intstr.IntOrString `json:"consecutiveErrorLimit,omitempty"`
 
 	// ConsecutiveSuccessLimit, when above 0, makes the metric Successful as soon as that many
 	// measurements in a row succeed. Default 0 (disabled).
-	// +kubebuilder:validation:XValidation:rule="type(self) in [string] || self >= 0",message="consecutiveSuccessLimit must be 0 or more, or an argument placeholder such as \"{{args.success-limit}}\""
+	// +kubebuilder:validation:XValidation:rule="type(self) in [string] || (self >= 0 && self <= 2147483647)",message="consecutiveSuccessLimit must be from 0 to 2147483647, or an argument placeholder such as \"{{args.success-limit}}\""
 	// +optional
 	ConsecutiveSuccessLimit *intstr.IntOrString `json:"consecutiveSuccessLimit,omitempty"`
 

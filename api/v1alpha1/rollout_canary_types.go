@@ -27,14 +27,14 @@ type CanaryStrategy struct {
 	// only). Defaults to 25%.
 	// +kubebuilder:validation:XIntOrString
 	// +kubebuilder:validation:Pattern=`^[0-9]+%$`
-	// +kubebuilder:validation:XValidation:rule="type(self) in [string] || self >= 0",message="maxUnavailable must be a non-negative number of pods or a percentage like \"25%\""
+	// +kubebuilder:validation:XValidation:rule="type(self) in [string] || (self >= 0 && self <= 2147483647)",message="maxUnavailable must be a number of pods from 0 to 2147483647 or a percentage like \"25%\""
 	// +optional
 	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
 	// MaxSurge is how many pods may run above the desired count during the update (basic
 	// canary only). Defaults to 25%.
 	// +kubebuilder:validation:XIntOrString
 	// +kubebuilder:validation:Pattern=`^[0-9]+%$`
-	// +kubebuilder:validation:XValidation:rule="type(self) in [string] || self >= 0",message="maxSurge must be a non-negative number of pods or a percentage like \"25%\""
+	// +kubebuilder:validation:XValidation:rule="type(self) in [string] || (self >= 0 && self <= 2147483647)",message="maxSurge must be a number of pods from 0 to 2147483647 or a percentage like \"25%\""
 	// +optional
 	MaxSurge *intstr.IntOrString `json:"maxSurge,omitempty"`
 	// Analysis runs in the background for the whole update.
@@ -131,10 +131,13 @@ type CanaryStep struct {
 // RolloutPause pauses a canary, for Duration or until promoted.
 type RolloutPause struct {
 	// Duration is a number of seconds, or a string such as "30", "30s", "5m" or "1h".
-	// Omitted, the rollout stays paused until promoted.
+	// Omitted, the rollout stays paused until promoted. A number of seconds, whether an
+	// integer or a string of digits, is at most 2147483647 (about 68 years): the Go types
+	// hold the integer as an int32, and the server must not store what they cannot decode.
 	// +kubebuilder:validation:XIntOrString
+	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:Pattern=`^([0-9]+|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h))+)$`
-	// +kubebuilder:validation:XValidation:rule="type(self) in [string] || self >= 0",message="pause duration must be a number of seconds or a duration such as 30s, 5m or 1h"
+	// +kubebuilder:validation:XValidation:rule="type(self) in [string] ? (!self.matches('^[0-9]+$') || (size(self) <= 10 && int(self) <= 2147483647)) : (self >= 0 && self <= 2147483647)",message="pause duration must be a number of seconds from 0 to 2147483647 or a duration such as 30s, 5m or 1h"
 	// +optional
 	Duration *intstr.IntOrString `json:"duration,omitempty"`
 }
@@ -245,8 +248,10 @@ type RolloutTrafficRouting struct {
 	// +optional
 	Apisix *apiextensionsv1.JSON `json:"apisix,omitempty"`
 	// ManagedRoutes lists the header and mirror routes steps may create; the order is their
-	// precedence. All are removed when the rollout completes or aborts.
+	// precedence. All are removed when the rollout completes or aborts. Steps name a route,
+	// so the names are unique.
 	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:XValidation:rule="self.all(x, self.exists_one(y, y.name == x.name))",message="managedRoutes names must be unique: setHeaderRoute and setMirrorRoute steps refer to a route by its name; rename or remove the duplicate"
 	// +optional
 	ManagedRoutes []ManagedRoute `json:"managedRoutes,omitempty"`
 	// Plugins holds traffic-router plugin configuration by plugin name, e.g.
@@ -261,6 +266,8 @@ type RolloutTrafficRouting struct {
 
 // ManagedRoute names a route that setHeaderRoute or setMirrorRoute steps manage.
 type ManagedRoute struct {
+	// Name names a route rule, as a Gateway API SectionName does: at most 253 characters.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
 	Name string `json:"name"`
 }

@@ -174,7 +174,7 @@ type BlueGreenStrategy struct {
 	// MaxUnavailable is how many pods may be unavailable during the update. Defaults to 25%.
 	// +kubebuilder:validation:XIntOrString
 	// +kubebuilder:validation:Pattern=`^[0-9]+%$`
-	// +kubebuilder:validation:XValidation:rule="type(self) in [string] || self >= 0",message="maxUnavailable must be a non-negative number of pods or a percentage like \"25%\""
+	// +kubebuilder:validation:XValidation:rule="type(self) in [string] || (self >= 0 && self <= 2147483647)",message="maxUnavailable must be a number of pods from 0 to 2147483647 or a percentage like \"25%\""
 	// +optional
 	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
 	// ScaleDownDelaySeconds is how long the old version keeps running after the switch, so

@@ -147,13 +147,8 @@ func (r *fileResult) checkDocument(crds *validation.CRDs, n int, obj map[string]
 		for _, p := range problems {
 			r.add(ref, p.Message, false)
 		}
-		if len(problems) == 0 && kind == "Rollout" {
-			ro := &v1alpha1.Rollout{}
-			if err := decodeInto(obj, ro); err != nil {
-				r.add(ref, err.Error(), false)
-				return
-			}
-			l.Rollout = ro
+		if kind == "Rollout" {
+			l.Rollout = r.decodeRollout(ref, obj, len(problems) > 0)
 		}
 	case gv.Group == v1alpha1.GroupVersion.Group:
 		r.add(ref, fmt.Sprintf("kind: Unsupported value: %q: %s serves %s", kind, apiVersion, strings.Join(crds.Kinds(), ", ")), false)
@@ -189,6 +184,22 @@ func (r *fileResult) checkBuiltin(ref string, l *lintObject) {
 	}
 }
 
+// decodeRollout decodes a Rollout for the controller's checks. They run even when the CRD
+// rules found problems, so that one lint reports every problem of the object at once, as the
+// API server reports every field error. A Rollout that then fails to decode is left out
+// quietly: its CRD problems already name the fields the decoder trips on. A field the CRD
+// rules refuse may be named again in the controller's words; both go with one fix.
+func (r *fileResult) decodeRollout(ref string, obj map[string]any, crdProblems bool) *v1alpha1.Rollout {
+	ro := &v1alpha1.Rollout{}
+	if err := decodeInto(obj, ro); err != nil {
+		if !crdProblems {
+			r.add(ref, err.Error(), false)
+		}
+		return nil
+	}
+	return ro
+}
+
 func decodeInto(obj map[string]any, into any) error {
 	raw, err := json.Marshal(obj)
 	if err != nil {
@@ -200,8 +211,9 @@ func decodeInto(obj map[string]any, into any) error {
 	return nil
 }
 
-// checkRollouts runs the controller's checks (plan.Invalid) on each Rollout that passed the
-// CRD rules, with the Services and Deployments of the same file standing for the cluster's.
+// checkRollouts runs the controller's checks (plan.Invalid) on each Rollout that decodes,
+// with the Services and Deployments of the same file standing for the cluster's, and warns
+// of the steps the controller does not run.
 //
 // A Service or workloadRef Deployment that is not in the file is not an error: it may well
 // exist in the cluster already. It is a warning, and the checks that need it are skipped:
@@ -221,6 +233,7 @@ func (r *fileResult) checkRollouts() {
 		if l.Rollout == nil {
 			continue
 		}
+		r.warnWaitingSteps(l)
 		ro := l.Rollout.DeepCopy()
 		standInTemplate := false
 		if ref := ro.Spec.WorkloadRef; ref != nil {
@@ -259,5 +272,27 @@ func (r *fileResult) checkRollouts() {
 			continue
 		}
 		r.add(l.ref(), msg, false)
+	}
+}
+
+// warnWaitingSteps warns of each experiment and plugin step: Aviary has no controller for
+// them yet, so the rollout waits at such a step until a human promotes it (see the plan's
+// stepDone). The manifest is still valid, hence a warning.
+func (r *fileResult) warnWaitingSteps(l *lintObject) {
+	c := l.Rollout.Spec.Strategy.Canary
+	if c == nil {
+		return
+	}
+	for i, s := range c.Steps {
+		var field string
+		switch {
+		case s.Experiment != nil:
+			field = "experiment"
+		case s.Plugin != nil:
+			field = "plugin"
+		default:
+			continue
+		}
+		r.add(l.ref(), fmt.Sprintf("spec.strategy.canary.steps[%d].%s: Aviary does not run %s steps yet; the rollout will wait at this step until promoted (kubectl aviary promote)", i, field, field), true)
 	}
 }

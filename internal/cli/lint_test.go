@@ -178,3 +178,120 @@ func unwrapAll(err error) error {
 		err = u.Unwrap()
 	}
 }
+
+// threeProblemsYAML is a Rollout with three distinct problems: two the API server's CEL rules
+// catch (a setWeight over 100, a managed route listed twice) and one only the controller's
+// checks catch (a header route that is not among managedRoutes).
+const threeProblemsYAML = `apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: shop
+spec:
+  replicas: 4
+  selector:
+    matchLabels: {app: shop}
+  template:
+    metadata:
+      labels: {app: shop}
+    spec:
+      containers:
+        - name: shop
+          image: shop:1
+  strategy:
+    canary:
+      stableService: shop-stable
+      canaryService: shop-canary
+      trafficRouting:
+        managedRoutes:
+          - name: beta
+          - name: beta
+        plugins:
+          argoproj-labs/gatewayAPI:
+            httpRoute: shop
+      steps:
+        - setWeight: 150
+        - setHeaderRoute:
+            name: gamma
+            match:
+              - headerName: x-beta
+                headerValue: {exact: "yes"}
+        - pause: {}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: shop-stable
+spec:
+  selector: {app: shop}
+  ports:
+    - port: 80
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: shop-canary
+spec:
+  selector: {app: shop}
+  ports:
+    - port: 80
+`
+
+// TestLintReportsEveryProblemOfAnObject: the controller's checks still run when the CRD
+// rules found problems, so one lint names all three problems and fails.
+func TestLintReportsEveryProblemOfAnObject(t *testing.T) {
+	out, _, err := runLintGroup(t, threeProblemsYAML, "lint", "-f", "-")
+	if err == nil {
+		t.Errorf("lint succeeded on a Rollout with three problems:\n%s", out)
+	}
+	want := `<stdin>: Rollout/shop: spec.strategy.canary.steps: Invalid value: setWeight must be at most 100, or at most trafficRouting.maxTrafficWeight when that is set
+<stdin>: Rollout/shop: spec.strategy.canary.trafficRouting.managedRoutes: Invalid value: managedRoutes names must be unique: setHeaderRoute and setMirrorRoute steps refer to a route by its name; rename or remove the duplicate
+<stdin>: Rollout/shop: spec.strategy.canary.steps[1]: route "gamma" is not listed in spec.strategy.canary.trafficRouting.managedRoutes
+`
+	if out != want {
+		t.Errorf("got:\n%s\nwant:\n%s", out, want)
+	}
+}
+
+// TestLintSaysWhenRulesWereSkipped: after an error that stops the API server's CEL rules (a
+// required field is missing), lint says, as the server does, that more may follow.
+func TestLintSaysWhenRulesWereSkipped(t *testing.T) {
+	missing := strings.Replace(threeProblemsYAML, "        - setHeaderRoute:\n            name: gamma\n", "        - setHeaderRoute:\n", 1)
+	out, _, err := runLintGroup(t, missing, "lint", "-f", "-")
+	if err == nil {
+		t.Errorf("lint succeeded on a Rollout with a missing required field:\n%s", out)
+	}
+	want := `<stdin>: Rollout/shop: spec.strategy.canary.steps[1].setHeaderRoute.name: Required value
+<stdin>: Rollout/shop: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation
+`
+	if out != want {
+		t.Errorf("got:\n%s\nwant:\n%s", out, want)
+	}
+}
+
+// TestLintWarnsOfStepsAviaryDoesNotRun: experiment and plugin steps are valid but wait until
+// promoted; lint warns of each by its index and still passes the file.
+func TestLintWarnsOfStepsAviaryDoesNotRun(t *testing.T) {
+	steps := `      steps:
+        - setWeight: 25
+        - experiment:
+            templates:
+              - name: candidate
+                specRef: canary
+        - plugin:
+            name: acme/smoke-tests
+        - pause: {}
+`
+	manifest := strings.Replace(shopYAML, "      steps:\n        - setWeight: 25\n        - pause: {}\n", steps, 1)
+	manifest = strings.Replace(manifest, "      canaryService: shop-canary\n", "", 1)
+	out, _, err := runLintGroup(t, manifest, "lint", "-f", "-")
+	if err != nil {
+		t.Fatalf("warnings failed the lint: %v\n%s", err, out)
+	}
+	want := `<stdin>: Rollout/shop: warning: spec.strategy.canary.steps[1].experiment: Aviary does not run experiment steps yet; the rollout will wait at this step until promoted (kubectl aviary promote)
+<stdin>: Rollout/shop: warning: spec.strategy.canary.steps[2].plugin: Aviary does not run plugin steps yet; the rollout will wait at this step until promoted (kubectl aviary promote)
+✔ <stdin>: 2 objects valid
+`
+	if out != want {
+		t.Errorf("got:\n%s\nwant:\n%s", out, want)
+	}
+}

@@ -199,9 +199,9 @@ func (c *CRDs) Validate(ctx context.Context, obj map[string]any) (map[string]any
 	errs = append(errs, structurallisttype.ValidateListSetsAndMaps(nil, k.structural, u)...)
 	if blocking(errs) {
 		// The API server skips the CEL rules then, and so do we: they would only repeat
-		// the type errors in other words.
+		// the type errors in other words. Like the server, say that more may follow.
 		addErrs(errs)
-		return u, problems
+		return u, append(problems, celSkipped)
 	}
 	celErrs, _ := k.cel.Validate(ctx, nil, k.structural, u, nil, celCostBudget)
 	errs = append(errs, celErrs...)
@@ -222,6 +222,10 @@ func normalise(obj map[string]any) (map[string]any, error) {
 	}
 	return out, nil
 }
+
+// celSkipped is the API server's note that the CEL rules were not run (hasBlockingErr), so
+// that a user who fixes the errors listed is not surprised by new ones.
+var celSkipped = Problem{Message: "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation"}
 
 // blocking mirrors the API server's hasBlockingErr: errors after which CEL rules are not run.
 func blocking(errs field.ErrorList) bool {

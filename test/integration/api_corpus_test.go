@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -119,7 +120,8 @@ func TestInvalidManifestsRejected(t *testing.T) {
 
 // causeFields lists the distinct fields an Invalid error complains about. The API server adds
 // a field-less cause ("some validation rules were not checked") when schema errors stop CEL
-// rules from running; that one names no field and is left out.
+// rules from running; that one names no field and is left out. Its integer range check
+// (format: int32) names the field only in its message; that field is taken from there.
 func causeFields(err error) []string {
 	var status apierrors.APIStatus
 	if !errors.As(err, &status) || status.Status().Details == nil {
@@ -129,6 +131,11 @@ func causeFields(err error) []string {
 	var fields []string
 	for _, c := range status.Status().Details.Causes {
 		f := strings.TrimPrefix(c.Field, ".")
+		if f == "" || f == "<nil>" {
+			if m := rangeCause.FindStringSubmatch(c.Message); m != nil {
+				f = m[1]
+			}
+		}
 		if f == "" || f == "<nil>" || seen[f] {
 			continue
 		}
@@ -150,3 +157,7 @@ func cmpCanonical(t *testing.T, want, have any) string {
 	}
 	return cmp.Diff(w, h)
 }
+
+// rangeCause matches the API server's range error for an integer too large for its format,
+// e.g. "Checked value must be of type integer with format int32 in spec.replicas".
+var rangeCause = regexp.MustCompile(`must be of type integer with format \w+ in (\S+)$`)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"strconv"
 	"time"
 
@@ -52,18 +53,27 @@ func CanaryScaleAt(steps []v1alpha1.CanaryStep, index int32) *v1alpha1.SetCanary
 // PauseDuration is a pause step's duration; ok is false for an indefinite pause.
 // The API server already checked the format, so a value that still fails to parse is
 // treated as indefinite: waiting for a human is the safe reading of a duration we can't read.
+// So is a negative duration, and one longer than a time.Duration holds (about 292 years),
+// whether digits of seconds ("10000000000") or a Go duration ("3000000h"): multiplied out it
+// would wrap round to a negative or short pause and end at once, and a wait that long means
+// "until promoted" anyway.
 func PauseDuration(p *v1alpha1.RolloutPause) (d time.Duration, ok bool) {
 	if p == nil || p.Duration == nil {
 		return 0, false
 	}
-	if p.Duration.Type == intstr.Int {
-		return time.Duration(p.Duration.IntVal) * time.Second, true
+	secs := int64(p.Duration.IntVal)
+	if p.Duration.Type == intstr.String {
+		n, err := strconv.ParseInt(p.Duration.StrVal, 10, 64)
+		if err != nil {
+			d, err := time.ParseDuration(p.Duration.StrVal)
+			return d, err == nil && d >= 0
+		}
+		secs = n
 	}
-	if secs, err := strconv.Atoi(p.Duration.StrVal); err == nil {
-		return time.Duration(secs) * time.Second, true
+	if secs < 0 || secs > int64(math.MaxInt64/time.Second) {
+		return 0, false
 	}
-	d, err := time.ParseDuration(p.Duration.StrVal)
-	return d, err == nil
+	return time.Duration(secs) * time.Second, true
 }
 
 // DescribeStep renders a step the way events and the CLI show it, e.g. "setWeight: 20".
