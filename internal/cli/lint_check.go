@@ -211,7 +211,7 @@ func decodeInto(obj map[string]any, into any) error {
 	return nil
 }
 
-// checkRollouts runs the controller's checks (plan.Invalid) on each Rollout that decodes,
+// checkRollouts runs the controller's checks (plan.Problems, all of them) on each Rollout that decodes,
 // with the Services and Deployments of the same file standing for the cluster's, and warns
 // of the steps the controller does not run.
 //
@@ -267,11 +267,12 @@ func (r *fileResult) checkRollouts() {
 			}
 			available[sr.Name] = &corev1.Service{} // selects every pod: the check is skipped
 		}
-		msg := plan.Invalid(ro, available)
-		if msg == "" || (standInTemplate && strings.HasPrefix(msg, "spec.selector")) {
-			continue
+		for _, msg := range plan.Problems(ro, available) {
+			if standInTemplate && strings.HasPrefix(msg, "spec.selector") {
+				continue
+			}
+			r.add(l.ref(), msg, false)
 		}
-		r.add(l.ref(), msg, false)
 	}
 }
 

@@ -252,6 +252,24 @@ func TestLintReportsEveryProblemOfAnObject(t *testing.T) {
 	}
 }
 
+// TestLintReportsEveryControllerProblem: the controller's own checks report every problem
+// too, not only the first.
+func TestLintReportsEveryControllerProblem(t *testing.T) {
+	two := strings.Replace(threeProblemsYAML, "        - pause: {}\n", "        - setMirrorRoute:\n            name: delta\n            percentage: 10\n            match:\n              - method: {exact: GET}\n        - pause: {}\n", 1)
+	two = strings.Replace(two, "          - name: beta\n          - name: beta\n", "          - name: beta\n", 1)
+	two = strings.Replace(two, "        - setWeight: 150\n", "        - setWeight: 50\n", 1)
+	out, _, err := runLintGroup(t, two, "lint", "-f", "-")
+	if err == nil {
+		t.Errorf("lint succeeded on a Rollout with two problems:\n%s", out)
+	}
+	want := `<stdin>: Rollout/shop: spec.strategy.canary.steps[1]: route "gamma" is not listed in spec.strategy.canary.trafficRouting.managedRoutes
+<stdin>: Rollout/shop: spec.strategy.canary.steps[2]: route "delta" is not listed in spec.strategy.canary.trafficRouting.managedRoutes
+`
+	if out != want {
+		t.Errorf("got:\n%s\nwant:\n%s", out, want)
+	}
+}
+
 // TestLintSaysWhenRulesWereSkipped: after an error that stops the API server's CEL rules (a
 // required field is missing), lint says, as the server does, that more may follow.
 func TestLintSaysWhenRulesWereSkipped(t *testing.T) {

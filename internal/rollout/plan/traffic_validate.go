@@ -28,38 +28,54 @@ func ParseRouting(ro *v1alpha1.Rollout) (*gatewayapi.Config, string) {
 }
 
 // invalidTrafficRouting checks a traffic-routed canary's configuration and its route steps.
-func invalidTrafficRouting(ro *v1alpha1.Rollout, _ map[string]*corev1.Service) string {
-	cfg, msg := ParseRouting(ro)
-	if msg != "" || cfg == nil {
-		return msg
+func invalidTrafficRouting(ro *v1alpha1.Rollout, _ map[string]*corev1.Service) []string {
+	if c := ro.Spec.Strategy.Canary; c != nil {
+		if msg := invalidRouter(c.TrafficRouting); msg != "" {
+			return []string{msg} // the rest describes a router Aviary does not run
+		}
 	}
+	cfg, msg := ParseRouting(ro)
+	if msg != "" {
+		return []string{msg}
+	}
+	if cfg == nil {
+		return nil
+	}
+	var out []string
 	c := ro.Spec.Strategy.Canary
 	if c.StableService == "" || c.CanaryService == "" {
-		return "spec.strategy.canary: trafficRouting needs both stableService and canaryService, the Services whose backendRefs carry the split"
+		out = append(out, "spec.strategy.canary: trafficRouting needs both stableService and canaryService, the Services whose backendRefs carry the split")
+	} else if c.StableService == c.CanaryService {
+		out = append(out, "spec.strategy.canary: stableService and canaryService must be two different Services")
 	}
-	if c.StableService == c.CanaryService {
-		return "spec.strategy.canary: stableService and canaryService must be two different Services"
+	for i := range c.Steps {
+		out = append(out, invalidRoutedStep(c.Steps, i, cfg)...)
 	}
-	for i, s := range c.Steps {
-		field := fmt.Sprintf("spec.strategy.canary.steps[%d]", i)
-		if (s.SetHeaderRoute != nil || s.SetMirrorRoute != nil) && !cfg.HeaderRoutesPossible() {
-			return fmt.Sprintf("%s: %s needs a route that takes header routes: set useHeaderRoutes: true on an httpRoutes or grpcRoutes entry", field, DescribeStep(s))
-		}
-		if s.SetHeaderRoute != nil {
-			if err := gatewayapi.CheckHeaderRoute(s.SetHeaderRoute); err != nil {
-				return fmt.Sprintf("%s.setHeaderRoute: %v", field, err)
-			}
-		}
-		if s.SetMirrorRoute != nil {
-			if err := gatewayapi.CheckMirrorRoute(s.SetMirrorRoute); err != nil {
-				return fmt.Sprintf("%s.setMirrorRoute: %v", field, err)
-			}
-		}
-		if w := WeightAt(c.Steps, int32(i)); w > 0 && zeroCanaryScale(CanaryScaleAt(c.Steps, int32(i))) {
-			return fmt.Sprintf("%s: weight %d would go to a canary that setCanaryScale sizes to 0 pods; scale the canary up (or use matchTrafficWeight: true) before sending it traffic", field, w)
+	return out
+}
+
+// invalidRoutedStep checks one step of a traffic-routed canary.
+func invalidRoutedStep(steps []v1alpha1.CanaryStep, i int, cfg *gatewayapi.Config) []string {
+	s := steps[i]
+	field := fmt.Sprintf("spec.strategy.canary.steps[%d]", i)
+	var out []string
+	if (s.SetHeaderRoute != nil || s.SetMirrorRoute != nil) && !cfg.HeaderRoutesPossible() {
+		out = append(out, fmt.Sprintf("%s: %s needs a route that takes header routes: set useHeaderRoutes: true on an httpRoutes or grpcRoutes entry", field, DescribeStep(s)))
+	}
+	if s.SetHeaderRoute != nil {
+		if err := gatewayapi.CheckHeaderRoute(s.SetHeaderRoute); err != nil {
+			out = append(out, fmt.Sprintf("%s.setHeaderRoute: %v", field, err))
 		}
 	}
-	return ""
+	if s.SetMirrorRoute != nil {
+		if err := gatewayapi.CheckMirrorRoute(s.SetMirrorRoute); err != nil {
+			out = append(out, fmt.Sprintf("%s.setMirrorRoute: %v", field, err))
+		}
+	}
+	if w := WeightAt(steps, int32(i)); w > 0 && zeroCanaryScale(CanaryScaleAt(steps, int32(i))) {
+		out = append(out, fmt.Sprintf("%s: weight %d would go to a canary that setCanaryScale sizes to 0 pods; scale the canary up (or use matchTrafficWeight: true) before sending it traffic", field, w))
+	}
+	return out
 }
 
 // zeroCanaryScale: a setCanaryScale that leaves the canary without pods.

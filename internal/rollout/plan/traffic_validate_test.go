@@ -37,7 +37,7 @@ func TestInvalidTrafficRouting(t *testing.T) {
 		strategy.Canary.TrafficRouting.ManagedRoutes = []v1alpha1.ManagedRoute{{Name: "beta"}}
 		c.change(strategy.Canary)
 		ro := &v1alpha1.Rollout{Spec: v1alpha1.RolloutSpec{Strategy: strategy}}
-		got := invalidTrafficRouting(ro, nil)
+		got := strings.Join(invalidTrafficRouting(ro, nil), "\n")
 		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
 			t.Errorf("%s: got %q, want %q", name, got, c.want)
 		}

@@ -16,21 +16,30 @@ import (
 const GatewayAPIPlugin = "argoproj-labs/gatewayAPI"
 
 // Invalid names the first problem that makes a Rollout impossible to act on, or returns "".
-// These are the rules the API server cannot check because they need other objects (Services)
-// or span fields in ways CEL cannot afford; each message says what to fix.
+// The controller reports one problem at a time, as Argo Rollouts does; see Problems.
 func Invalid(ro *v1alpha1.Rollout, services map[string]*corev1.Service) string {
-	checks := []func(*v1alpha1.Rollout, map[string]*corev1.Service) string{
-		invalidSelector, invalidCanary, invalidTrafficRouting, invalidBlueGreen, invalidServices,
-	}
-	for _, check := range checks {
-		if msg := check(ro, services); msg != "" {
-			return msg
-		}
+	if problems := Problems(ro, services); len(problems) > 0 {
+		return problems[0]
 	}
 	return ""
 }
 
-func invalidSelector(ro *v1alpha1.Rollout, _ map[string]*corev1.Service) string {
+// Problems lists every problem that makes a Rollout impossible to act on, most basic first.
+// These are the rules the API server cannot check because they need other objects (Services)
+// or span fields in ways CEL cannot afford; each message says what to fix.
+func Problems(ro *v1alpha1.Rollout, services map[string]*corev1.Service) []string {
+	if msg := invalidSelector(ro); msg != "" {
+		// Without a usable template or selector the other checks have nothing to check.
+		return []string{msg}
+	}
+	var out []string
+	out = append(out, invalidCanary(ro)...)
+	out = append(out, invalidTrafficRouting(ro, services)...)
+	out = append(out, invalidBlueGreen(ro)...)
+	return append(out, invalidServices(ro, services)...)
+}
+
+func invalidSelector(ro *v1alpha1.Rollout) string {
 	if ro.Spec.Template == nil {
 		return "spec.template is missing: set a pod template or a workloadRef to a Deployment"
 	}
@@ -47,25 +56,27 @@ func invalidSelector(ro *v1alpha1.Rollout, _ map[string]*corev1.Service) string 
 	return ""
 }
 
-func invalidCanary(ro *v1alpha1.Rollout, _ map[string]*corev1.Service) string {
+func invalidCanary(ro *v1alpha1.Rollout) []string {
 	c := ro.Spec.Strategy.Canary
 	if c == nil {
-		return ""
+		return nil
 	}
+	var out []string
 	if c.TrafficRouting == nil && bothZero(ro.Spec.ReplicasOrDefault(), c.MaxSurgeOrDefault(), c.MaxUnavailableOrDefault()) {
-		return "spec.strategy.canary: maxSurge and maxUnavailable cannot both be 0, or no pod could ever be replaced"
+		out = append(out, "spec.strategy.canary: maxSurge and maxUnavailable cannot both be 0, or no pod could ever be replaced")
 	}
 	for i, s := range c.Steps {
 		field := fmt.Sprintf("spec.strategy.canary.steps[%d]", i)
 		needsRouter := s.SetCanaryScale != nil || s.SetHeaderRoute != nil || s.SetMirrorRoute != nil
 		if needsRouter && c.TrafficRouting == nil {
-			return fmt.Sprintf("%s: %s needs spec.strategy.canary.trafficRouting", field, DescribeStep(s))
+			out = append(out, fmt.Sprintf("%s: %s needs spec.strategy.canary.trafficRouting", field, DescribeStep(s)))
+			continue
 		}
 		if name := routeName(s); name != "" && !managedRoute(c.TrafficRouting, name) {
-			return fmt.Sprintf("%s: route %q is not listed in spec.strategy.canary.trafficRouting.managedRoutes", field, name)
+			out = append(out, fmt.Sprintf("%s: route %q is not listed in spec.strategy.canary.trafficRouting.managedRoutes", field, name))
 		}
 	}
-	return invalidRouter(c.TrafficRouting)
+	return out
 }
 
 // bothZero: the surge (rounded up) and the unavailability (rounded down) both come to no pods.
@@ -123,24 +134,26 @@ func invalidRouter(tr *v1alpha1.RolloutTrafficRouting) string {
 	return fmt.Sprintf("spec.strategy.canary.trafficRouting.%s is not supported: Aviary routes traffic through the Gateway API; configure trafficRouting.plugins[%q]", names[0], GatewayAPIPlugin)
 }
 
-func invalidBlueGreen(ro *v1alpha1.Rollout, _ map[string]*corev1.Service) string {
+func invalidBlueGreen(ro *v1alpha1.Rollout) []string {
 	bg := ro.Spec.Strategy.BlueGreen
 	if bg == nil {
-		return ""
+		return nil
 	}
 	if bg.ScaleDownDelayRevisionLimit != nil && ro.Spec.RevisionHistoryLimit != nil && *bg.ScaleDownDelayRevisionLimit > *ro.Spec.RevisionHistoryLimit {
-		return "spec.strategy.blueGreen.scaleDownDelayRevisionLimit cannot exceed spec.revisionHistoryLimit"
+		return []string{"spec.strategy.blueGreen.scaleDownDelayRevisionLimit cannot exceed spec.revisionHistoryLimit"}
 	}
-	return ""
+	return nil
 }
 
 // invalidServices checks that every Service the strategy names exists and selects the
 // Rollout's pods, ignoring the pod-template-hash the controller itself sets.
-func invalidServices(ro *v1alpha1.Rollout, services map[string]*corev1.Service) string {
+func invalidServices(ro *v1alpha1.Rollout, services map[string]*corev1.Service) []string {
+	var out []string
 	for _, ref := range ServiceRefs(ro) {
 		svc, ok := services[ref.Name]
 		if !ok {
-			return fmt.Sprintf("%s: Service %q not found in namespace %q; create it or fix the name", ref.Field, ref.Name, ro.Namespace)
+			out = append(out, fmt.Sprintf("%s: Service %q not found in namespace %q; create it or fix the name", ref.Field, ref.Name, ro.Namespace))
+			continue
 		}
 		want := map[string]string{}
 		for k, v := range svc.Spec.Selector {
@@ -149,11 +162,11 @@ func invalidServices(ro *v1alpha1.Rollout, services map[string]*corev1.Service) 
 			}
 		}
 		if !labels.SelectorFromSet(want).Matches(labels.Set(ro.Spec.Template.Labels)) {
-			return fmt.Sprintf("%s: Service %q selects %s, which does not match the pod template's labels",
-				ref.Field, ref.Name, labels.Set(want).String())
+			out = append(out, fmt.Sprintf("%s: Service %q selects %s, which does not match the pod template's labels",
+				ref.Field, ref.Name, labels.Set(want).String()))
 		}
 	}
-	return ""
+	return out
 }
 
 // ServiceRef is a Service the strategy names, with the field that names it.

@@ -95,3 +95,33 @@ func TestInvalidNamesTheProblem(t *testing.T) {
 		})
 	}
 }
+
+func TestProblemsListsEveryProblem(t *testing.T) {
+	ro := &v1alpha1.Rollout{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "shop"},
+		Spec: v1alpha1.RolloutSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "shop"}},
+			Template: &corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "shop"}}},
+			Strategy: v1alpha1.RolloutStrategy{Canary: &v1alpha1.CanaryStrategy{
+				StableService: "shop-stable", CanaryService: "shop-canary",
+				Steps: []v1alpha1.CanaryStep{
+					{SetCanaryScale: &v1alpha1.SetCanaryScale{Replicas: ptr.To[int32](1)}},
+					{SetHeaderRoute: &v1alpha1.SetHeaderRoute{Name: "beta"}},
+				},
+			}},
+		},
+	}
+	got := Problems(ro, map[string]*corev1.Service{})
+	want := []string{
+		"spec.strategy.canary.steps[0]: setCanaryScale needs spec.strategy.canary.trafficRouting",
+		"spec.strategy.canary.steps[1]: setHeaderRoute: beta needs spec.strategy.canary.trafficRouting",
+		`spec.strategy.canary.stableService: Service "shop-stable" not found in namespace "shop"; create it or fix the name`,
+		`spec.strategy.canary.canaryService: Service "shop-canary" not found in namespace "shop"; create it or fix the name`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if Invalid(ro, map[string]*corev1.Service{}) != want[0] {
+		t.Fatalf("Invalid %q, want the first problem", Invalid(ro, map[string]*corev1.Service{}))
+	}
+}
