@@ -96,7 +96,9 @@ func InstanceIDSelector(id string) labels.Selector {
 
 // instanceScopedObjects are the kinds filtered by --instance-id: the root objects a controller
 // instance owns. The rollout controller labels the AnalysisRuns and Experiments it creates with
-// its instance id, as Argo Rollouts does. Templates are shared by every instance.
+// its instance id, as Argo Rollouts does. Templates are shared by every instance. The cache
+// keys these settings by kind, so the filter applies as well to the unstructured informer
+// Rollouts are read through (rollout.GetRollout).
 func instanceScopedObjects() []client.Object {
 	return []client.Object{&v1alpha1.Rollout{}, &v1alpha1.AnalysisRun{}, &v1alpha1.Experiment{}}
 }
@@ -115,11 +117,9 @@ func (o *Options) ManagerOptions(scheme *runtime.Scheme) ctrl.Options {
 	}
 
 	return ctrl.Options{
-		Scheme: scheme,
-		Cache:  cacheOpts,
-		// Secrets (analysis arguments) are read one by one from the API server: caching them
-		// would hold every Secret of the cluster in memory and need list and watch on them.
-		Client:                        client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
+		Scheme:                        scheme,
+		Cache:                         cacheOpts,
+		Client:                        client.Options{Cache: clientCacheOptions()},
 		Metrics:                       metricsserver.Options{BindAddress: bindAddress(o.MetricsPort)},
 		HealthProbeBindAddress:        bindAddress(o.HealthzPort),
 		LeaderElection:                o.LeaderElect,
@@ -131,6 +131,16 @@ func (o *Options) ManagerOptions(scheme *runtime.Scheme) ctrl.Options {
 		RenewDeadline:                 ptr.To(o.LeaderElectionRenewDeadline),
 		RetryPeriod:                   ptr.To(o.LeaderElectionRetryPeriod),
 	}
+}
+
+// clientCacheOptions are what the manager's client reads from the cache: Rollouts unstructured
+// (rollout.ClientCacheOptions), and Secrets (analysis arguments) not at all but one by one from
+// the API server, since caching them would hold every Secret of the cluster in memory and need
+// list and watch on them.
+func clientCacheOptions() *client.CacheOptions {
+	opts := rollout.ClientCacheOptions()
+	opts.DisableFor = []client.Object{&corev1.Secret{}}
+	return opts
 }
 
 // bindAddress is ":port", or "0" (disabled) for port 0.
@@ -205,7 +215,8 @@ func rolloutExists(c client.Reader) func(client.ObjectKey) bool {
 	return func(key client.ObjectKey) bool {
 		ctx, cancel := context.WithTimeout(context.Background(), existsTimeout)
 		defer cancel()
-		return !apierrors.IsNotFound(c.Get(ctx, key, &v1alpha1.Rollout{}))
+		_, err := rollout.GetRollout(ctx, c, key)
+		return !apierrors.IsNotFound(err)
 	}
 }
 
@@ -238,7 +249,7 @@ func cacheSynced(c cache.Cache) healthz.Checker {
 // on the leader only, next to the reconciler that fills those series.
 func forgetDeletedRollouts(c cache.Cache, m *metrics.Metrics) manager.Runnable {
 	return manager.RunnableFunc(func(ctx context.Context) error {
-		inf, err := c.GetInformer(ctx, &v1alpha1.Rollout{})
+		inf, err := c.GetInformer(ctx, rollout.NewUnstructuredRollout())
 		if err != nil {
 			return fmt.Errorf("watching Rollout deletions for metrics: %w", err)
 		}
