@@ -108,6 +108,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		return ctrl.Result{}, nil
 	}
 	p, err := r.plan(ctx, ro)
+	if errors.Is(err, errTemplateRefused) {
+		return ctrl.Result{}, nil // reported; an edit of the template brings the Rollout back
+	}
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -222,7 +225,7 @@ func (r *Reconciler) ensureNewReplicaSet(ctx context.Context, ro *v1alpha1.Rollo
 		return r.existingReplicaSet(ctx, ro, rs.Name)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("creating ReplicaSet %q: %w", rs.Name, err)
+		return nil, r.reportCreateError(ctx, ro, rs.Name, err)
 	}
 	r.Events.Event(ro, corev1.EventTypeNormal, plan.ReasonNewReplicaSetCreated,
 		fmt.Sprintf("Created ReplicaSet %s (revision %d)", rs.Name, maxRevision+1))
