@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -120,8 +121,8 @@ func (o *Options) ManagerOptions(scheme *runtime.Scheme) ctrl.Options {
 		Scheme:                        scheme,
 		Cache:                         cacheOpts,
 		Client:                        client.Options{Cache: clientCacheOptions()},
-		Metrics:                       metricsserver.Options{BindAddress: bindAddress(o.MetricsPort)},
-		HealthProbeBindAddress:        bindAddress(o.HealthzPort),
+		Metrics:                       metricsserver.Options{BindAddress: bindAddress(o.BindAddress, o.MetricsPort)},
+		HealthProbeBindAddress:        bindAddress(o.BindAddress, o.HealthzPort),
 		LeaderElection:                o.LeaderElect,
 		LeaderElectionID:              LeaderElectionID,
 		LeaderElectionNamespace:       o.ResolveLeaderElectionNamespace(),
@@ -143,12 +144,13 @@ func clientCacheOptions() *client.CacheOptions {
 	return opts
 }
 
-// bindAddress is ":port", or "0" (disabled) for port 0.
-func bindAddress(port int) string {
+// bindAddress is "ip:port" (":port", every interface, for no ip), or "0" (disabled) for
+// port 0.
+func bindAddress(ip string, port int) string {
 	if port == 0 {
 		return "0"
 	}
-	return ":" + strconv.Itoa(port)
+	return net.JoinHostPort(ip, strconv.Itoa(port))
 }
 
 // NewManager creates the manager and registers the reconcilers, metrics, Events and probes.
@@ -285,7 +287,7 @@ func Run(ctx context.Context, o *Options) error {
 	log.Info("Starting controller", "version", o.Version, "host", cfg.Host,
 		"namespace", displayNamespace(o.Namespace), "instanceID", o.InstanceID,
 		"leaderElect", o.LeaderElect, "leaderElectionNamespace", o.ResolveLeaderElectionNamespace(),
-		"metricsPort", o.MetricsPort, "healthzPort", o.HealthzPort, "rolloutThreads", o.RolloutThreads)
+		"bindAddress", o.BindAddress, "metricsPort", o.MetricsPort, "healthzPort", o.HealthzPort, "rolloutThreads", o.RolloutThreads)
 	return mgr.Start(ctx)
 }
 
