@@ -124,6 +124,7 @@ func storeUnchecked(t *testing.T, u *unstructured.Unstructured) {
 	if !apierrors.IsInvalid(err) {
 		t.Fatal(err)
 	}
+	t.Logf("the Rollout CRD refuses the object (%v): relaxing its pause schema for the create", err)
 	restore := relaxPauseSchema(t)
 	awaitCondition(ctx, t, "the relaxed schema stores the Rollout", func() (bool, string) {
 		err := env.Client.Create(ctx, u.DeepCopy())
