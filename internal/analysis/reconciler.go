@@ -26,6 +26,7 @@ import (
 	"github.com/aviary-dev/aviary/internal/analysis/provider/job"
 	"github.com/aviary-dev/aviary/internal/analysis/provider/prometheus"
 	"github.com/aviary-dev/aviary/internal/analysis/provider/web"
+	"github.com/aviary-dev/aviary/internal/rollout"
 )
 
 // DefaultRegistry holds the built-in providers. Adding one is a line here (or a Registry of
@@ -303,11 +304,16 @@ func (c *clusterArgs) Field(fieldPath string) (string, error) {
 		if ref.Kind != "Rollout" {
 			continue
 		}
-		ro := &v1alpha1.Rollout{}
-		if err := c.r.Client.Get(c.ctx, client.ObjectKey{Namespace: c.run.Namespace, Name: ref.Name}, ro); err != nil {
-			if apierrors.IsNotFound(err) {
-				return "", fmt.Errorf("the owning Rollout %q was not found; give the argument a value instead", ref.Name)
-			}
+		// Read unstructured and decoded on its own, as every Rollout read of the controller
+		// is: a typed read would start a typed Rollout informer (see rollout.GetRollout).
+		ro, err := rollout.GetRollout(c.ctx, c.r.Client, client.ObjectKey{Namespace: c.run.Namespace, Name: ref.Name})
+		var undecodable *rollout.UndecodableError
+		switch {
+		case apierrors.IsNotFound(err):
+			return "", fmt.Errorf("the owning Rollout %q was not found; give the argument a value instead", ref.Name)
+		case errors.As(err, &undecodable):
+			return "", fmt.Errorf("reading the owning Rollout %q: %w", ref.Name, err)
+		case err != nil:
 			return "", retryable(fmt.Errorf("reading the owning Rollout %q failed, retrying: %w", ref.Name, err))
 		}
 		return fieldpath.Value(ro, fieldPath)

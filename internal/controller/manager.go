@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -96,7 +97,9 @@ func InstanceIDSelector(id string) labels.Selector {
 
 // instanceScopedObjects are the kinds filtered by --instance-id: the root objects a controller
 // instance owns. The rollout controller labels the AnalysisRuns and Experiments it creates with
-// its instance id, as Argo Rollouts does. Templates are shared by every instance.
+// its instance id, as Argo Rollouts does. Templates are shared by every instance. The cache
+// keys these settings by kind, so the filter applies as well to the unstructured informer
+// Rollouts are read through (rollout.GetRollout).
 func instanceScopedObjects() []client.Object {
 	return []client.Object{&v1alpha1.Rollout{}, &v1alpha1.AnalysisRun{}, &v1alpha1.Experiment{}}
 }
@@ -115,13 +118,11 @@ func (o *Options) ManagerOptions(scheme *runtime.Scheme) ctrl.Options {
 	}
 
 	return ctrl.Options{
-		Scheme: scheme,
-		Cache:  cacheOpts,
-		// Secrets (analysis arguments) are read one by one from the API server: caching them
-		// would hold every Secret of the cluster in memory and need list and watch on them.
-		Client:                        client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
-		Metrics:                       metricsserver.Options{BindAddress: bindAddress(o.MetricsPort)},
-		HealthProbeBindAddress:        bindAddress(o.HealthzPort),
+		Scheme:                        scheme,
+		Cache:                         cacheOpts,
+		Client:                        client.Options{Cache: clientCacheOptions()},
+		Metrics:                       metricsserver.Options{BindAddress: bindAddress(o.BindAddress, o.MetricsPort)},
+		HealthProbeBindAddress:        bindAddress(o.BindAddress, o.HealthzPort),
 		LeaderElection:                o.LeaderElect,
 		LeaderElectionID:              LeaderElectionID,
 		LeaderElectionNamespace:       o.ResolveLeaderElectionNamespace(),
@@ -133,12 +134,23 @@ func (o *Options) ManagerOptions(scheme *runtime.Scheme) ctrl.Options {
 	}
 }
 
-// bindAddress is ":port", or "0" (disabled) for port 0.
-func bindAddress(port int) string {
+// clientCacheOptions are what the manager's client reads from the cache: Rollouts unstructured
+// (rollout.ClientCacheOptions), and Secrets (analysis arguments) not at all but one by one from
+// the API server, since caching them would hold every Secret of the cluster in memory and need
+// list and watch on them.
+func clientCacheOptions() *client.CacheOptions {
+	opts := rollout.ClientCacheOptions()
+	opts.DisableFor = []client.Object{&corev1.Secret{}}
+	return opts
+}
+
+// bindAddress is "ip:port" (":port", every interface, for no ip), or "0" (disabled) for
+// port 0.
+func bindAddress(ip string, port int) string {
 	if port == 0 {
 		return "0"
 	}
-	return ":" + strconv.Itoa(port)
+	return net.JoinHostPort(ip, strconv.Itoa(port))
 }
 
 // NewManager creates the manager and registers the reconcilers, metrics, Events and probes.
@@ -205,7 +217,8 @@ func rolloutExists(c client.Reader) func(client.ObjectKey) bool {
 	return func(key client.ObjectKey) bool {
 		ctx, cancel := context.WithTimeout(context.Background(), existsTimeout)
 		defer cancel()
-		return !apierrors.IsNotFound(c.Get(ctx, key, &v1alpha1.Rollout{}))
+		_, err := rollout.GetRollout(ctx, c, key)
+		return !apierrors.IsNotFound(err)
 	}
 }
 
@@ -238,7 +251,7 @@ func cacheSynced(c cache.Cache) healthz.Checker {
 // on the leader only, next to the reconciler that fills those series.
 func forgetDeletedRollouts(c cache.Cache, m *metrics.Metrics) manager.Runnable {
 	return manager.RunnableFunc(func(ctx context.Context) error {
-		inf, err := c.GetInformer(ctx, &v1alpha1.Rollout{})
+		inf, err := c.GetInformer(ctx, rollout.NewUnstructuredRollout())
 		if err != nil {
 			return fmt.Errorf("watching Rollout deletions for metrics: %w", err)
 		}
@@ -274,7 +287,7 @@ func Run(ctx context.Context, o *Options) error {
 	log.Info("Starting controller", "version", o.Version, "host", cfg.Host,
 		"namespace", displayNamespace(o.Namespace), "instanceID", o.InstanceID,
 		"leaderElect", o.LeaderElect, "leaderElectionNamespace", o.ResolveLeaderElectionNamespace(),
-		"metricsPort", o.MetricsPort, "healthzPort", o.HealthzPort, "rolloutThreads", o.RolloutThreads)
+		"bindAddress", o.BindAddress, "metricsPort", o.MetricsPort, "healthzPort", o.HealthzPort, "rolloutThreads", o.RolloutThreads)
 	return mgr.Start(ctx)
 }
 

@@ -6,6 +6,7 @@ package controller
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -52,6 +53,9 @@ type Options struct {
 	LeaderElectionRenewDeadline time.Duration
 	LeaderElectionRetryPeriod   time.Duration
 
+	// BindAddress is the IP address the metrics and health ports listen on; empty means every
+	// interface, which a controller in a pod needs for Prometheus and the kubelet's probes.
+	BindAddress string
 	// MetricsPort serves /metrics; 0 disables it.
 	MetricsPort int
 	// HealthzPort serves /healthz and /readyz; 0 disables them.
@@ -114,6 +118,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 		"How long the leader retries renewing before it gives up leadership")
 	fs.DurationVar(&o.LeaderElectionRetryPeriod, "leader-election-retry-period", o.LeaderElectionRetryPeriod,
 		"How long to wait between tries to acquire or renew leadership")
+	fs.StringVar(&o.BindAddress, "bind-address", o.BindAddress,
+		"IP address the metrics and health ports listen on, e.g. 127.0.0.1 (default: all interfaces)")
 	fs.IntVar(&o.MetricsPort, "metricsport", o.MetricsPort, "Port serving Prometheus metrics at /metrics (0 disables)")
 	fs.IntVar(&o.HealthzPort, "healthzPort", o.HealthzPort, "Port serving /healthz and /readyz (0 disables)")
 	fs.IntVar(&o.RolloutThreads, "rollout-threads", o.RolloutThreads, "Number of Rollouts reconciled at once")
@@ -160,6 +166,9 @@ func (o *Options) Validate() error {
 		if p.port < 0 || p.port > 65535 {
 			errs = append(errs, fmt.Errorf("%s=%d: want a port from 1 to 65535, or 0 to disable", p.flag, p.port))
 		}
+	}
+	if o.BindAddress != "" && net.ParseIP(o.BindAddress) == nil {
+		errs = append(errs, fmt.Errorf("--bind-address=%q: want an IP address such as 127.0.0.1, or nothing for all interfaces", o.BindAddress))
 	}
 	if o.MetricsPort != 0 && o.MetricsPort == o.HealthzPort {
 		errs = append(errs, fmt.Errorf("--metricsport and --healthzPort are both %d: use two ports", o.MetricsPort))

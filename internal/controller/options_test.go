@@ -61,7 +61,7 @@ func TestFlags(t *testing.T) {
 		"--leader-election-retry-period=5s",
 		"--metricsport=9090", "--healthzPort=9091", "--rollout-threads=3",
 		"--loglevel=debug", "--logformat=json", "--qps=10.5", "--burst=20",
-		"--gateway-verify-weights=false",
+		"--gateway-verify-weights=false", "--bind-address=127.0.0.1",
 	)
 	want := Options{
 		Kubeconfig: "/tmp/kc", Namespace: "shop", InstanceID: "blue",
@@ -70,6 +70,7 @@ func TestFlags(t *testing.T) {
 		LeaderElectionRetryPeriod: 5 * time.Second,
 		MetricsPort:               9090, HealthzPort: 9091, RolloutThreads: 3,
 		LogLevel: "debug", LogFormat: "json", QPS: 10.5, Burst: 20, Version: "dev",
+		BindAddress: "127.0.0.1",
 	}
 	if *o != want {
 		t.Errorf("parsed:\n got %+v\nwant %+v", *o, want)
@@ -98,6 +99,7 @@ func TestValidate(t *testing.T) {
 		"threads":         {[]string{"--rollout-threads=0"}, []string{"--rollout-threads"}},
 		"ports":           {[]string{"--metricsport=70000", "--healthzPort=-1"}, []string{"--metricsport", "--healthzPort"}},
 		"same ports":      {[]string{"--metricsport=8080"}, []string{"both 8080"}},
+		"bind address":    {[]string{"--bind-address=localhost"}, []string{"--bind-address"}},
 		"client":          {[]string{"--qps=0"}, []string{"--qps"}},
 		"lease vs renew":  {[]string{"--leader-election-lease-duration=10s"}, []string{"--leader-election-lease-duration"}},
 		"renew vs retry":  {[]string{"--leader-election-retry-period=9s"}, []string{"--leader-election-retry-period"}},
@@ -207,6 +209,19 @@ func TestManagerOptions(t *testing.T) {
 	}
 	if _, ok := mo.Client.Cache.DisableFor[0].(*corev1.Secret); !ok {
 		t.Errorf("uncached kinds %T, want *v1.Secret", mo.Client.Cache.DisableFor[0])
+	}
+	if !mo.Client.Cache.Unstructured {
+		t.Error("the client reads unstructured objects around the cache: Rollouts (read unstructured) would all be API requests")
+	}
+
+	// --bind-address keeps both servers on one interface.
+	mo = parse(t, "--bind-address=127.0.0.1", "--metricsport=9090", "--healthzPort=9091").ManagerOptions(scheme)
+	if mo.Metrics.BindAddress != "127.0.0.1:9090" || mo.HealthProbeBindAddress != "127.0.0.1:9091" {
+		t.Errorf("with --bind-address=127.0.0.1: metrics on %q, probes on %q", mo.Metrics.BindAddress, mo.HealthProbeBindAddress)
+	}
+	mo = parse(t, "--bind-address=::1").ManagerOptions(scheme)
+	if mo.Metrics.BindAddress != "[::1]:8090" {
+		t.Errorf("with --bind-address=::1: metrics on %q, want [::1]:8090", mo.Metrics.BindAddress)
 	}
 
 	// All namespaces, no leader election, servers disabled.

@@ -195,6 +195,8 @@ func aviaryController() component {
 				s.cfg.Aviary, "controller",
 				"--kubeconfig=" + s.layout.Kubeconfig("controller"),
 				"--leader-elect=false",
+				// The sandbox is one machine: its ports stay on loopback, as the docs promise.
+				"--bind-address=127.0.0.1",
 				"--metricsport=" + strconv.Itoa(p.ControllerMetrics),
 				"--healthzPort=" + strconv.Itoa(p.ControllerHealth),
 			}

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
+	"github.com/aviary-dev/aviary/internal/rollout"
 )
 
 // GatewayAPIPlugin is the traffic-router plugin name of the Argo Rollouts Gateway API plugin,
@@ -31,13 +32,11 @@ type CacheLister struct {
 	Reader client.Reader
 }
 
-// List returns every Rollout the reader sees.
+// List returns every Rollout the reader sees that can be decoded (rollout.ListRollouts); the
+// others are reported on themselves by the reconciler and have no metrics.
 func (l CacheLister) List(ctx context.Context) ([]v1alpha1.Rollout, error) {
-	var list v1alpha1.RolloutList
-	if err := l.Reader.List(ctx, &list); err != nil {
-		return nil, err
-	}
-	return list.Items, nil
+	list, _, err := rollout.ListRollouts(ctx, l.Reader)
+	return list, err
 }
 
 var (

@@ -21,7 +21,7 @@ type fakeLister struct {
 
 func (f *fakeLister) List(context.Context) ([]v1alpha1.Rollout, error) { return f.rollouts, f.err }
 
-func rollout(ns, name string, mutate func(*v1alpha1.Rollout)) v1alpha1.Rollout {
+func testRollout(ns, name string, mutate func(*v1alpha1.Rollout)) v1alpha1.Rollout {
 	ro := v1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Generation: 1}}
 	ro.Status.ObservedGeneration = "1"
 	mutate(&ro)
@@ -30,7 +30,7 @@ func rollout(ns, name string, mutate func(*v1alpha1.Rollout)) v1alpha1.Rollout {
 
 func TestRolloutCollector(t *testing.T) {
 	lister := &fakeLister{rollouts: []v1alpha1.Rollout{
-		rollout("shop", "checkout", func(ro *v1alpha1.Rollout) {
+		testRollout("shop", "checkout", func(ro *v1alpha1.Rollout) {
 			ro.Spec.Replicas = ptr.To[int32](5)
 			ro.Spec.Strategy.Canary = &v1alpha1.CanaryStrategy{TrafficRouting: &v1alpha1.RolloutTrafficRouting{
 				Plugins: map[string]apiextensionsv1.JSON{GatewayAPIPlugin: {Raw: []byte(`{"httpRoute":"checkout"}`)}},
@@ -40,7 +40,7 @@ func TestRolloutCollector(t *testing.T) {
 			ro.Status.AvailableReplicas = 4
 			ro.Status.UpdatedReplicas = 1
 		}),
-		rollout("shop", "cart", func(ro *v1alpha1.Rollout) {
+		testRollout("shop", "cart", func(ro *v1alpha1.Rollout) {
 			ro.Spec.Strategy.BlueGreen = &v1alpha1.BlueGreenStrategy{ActiveService: "cart"}
 			ro.Status.Phase = v1alpha1.RolloutPhaseHealthy
 			ro.Status.Replicas = 1
@@ -48,7 +48,7 @@ func TestRolloutCollector(t *testing.T) {
 			ro.Status.UpdatedReplicas = 1
 		}),
 		// The spec changed since the controller last wrote status: reported as Progressing.
-		rollout("web", "front", func(ro *v1alpha1.Rollout) {
+		testRollout("web", "front", func(ro *v1alpha1.Rollout) {
 			ro.Generation = 3
 			ro.Spec.Replicas = ptr.To[int32](2)
 			ro.Spec.Strategy.Canary = &v1alpha1.CanaryStrategy{}
@@ -114,7 +114,7 @@ aviary_rollout_info_scrape_error 1
 }
 
 func TestRolloutCollectorNotLeader(t *testing.T) {
-	lister := &fakeLister{rollouts: []v1alpha1.Rollout{rollout("a", "b", func(*v1alpha1.Rollout) {})}}
+	lister := &fakeLister{rollouts: []v1alpha1.Rollout{testRollout("a", "b", func(*v1alpha1.Rollout) {})}}
 	leader := false
 	c := NewRolloutCollector(lister, func() bool { return leader })
 	if n := testutil.CollectAndCount(c); n != 0 {

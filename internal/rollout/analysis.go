@@ -141,23 +141,13 @@ func (r *Reconciler) retireAnalysisRuns(ctx context.Context, ro *v1alpha1.Rollou
 // it, so that creating a missing template un-sticks them at once.
 func (r *Reconciler) rolloutsForTemplate(ctx context.Context, obj client.Object) []ctrl.Request {
 	_, cluster := obj.(*v1alpha1.ClusterAnalysisTemplate)
-	var list v1alpha1.RolloutList
-	var opts []client.ListOption
-	if !cluster {
-		opts = append(opts, client.InNamespace(obj.GetNamespace()))
-	}
-	if err := r.Client.List(ctx, &list, opts...); err != nil {
-		return nil
-	}
-	var out []ctrl.Request
-	for i := range list.Items {
-		ro := &list.Items[i]
+	ns := obj.GetNamespace() // "" for a cluster template: Rollouts of every namespace
+	return r.rolloutsInNamespace(ctx, ns, func(ro *v1alpha1.Rollout) bool {
 		for _, ref := range analysisRefs(ro) {
 			if ref.TemplateName == obj.GetName() && ref.ClusterScope == cluster {
-				out = append(out, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: ro.Namespace, Name: ro.Name}})
-				break
+				return true
 			}
 		}
-	}
-	return out
+		return false
+	})
 }

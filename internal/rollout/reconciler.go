@@ -65,7 +65,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 		workers = 10
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
-		For(&v1alpha1.Rollout{}).
+		For(NewUnstructuredRollout()).
 		Owns(&appsv1.ReplicaSet{}).
 		Owns(&v1alpha1.AnalysisRun{}).
 		Watches(&v1alpha1.AnalysisTemplate{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsForTemplate)).
@@ -85,12 +85,15 @@ const conflictRetry = 200 * time.Millisecond
 // moment: it reads the world, plans, and applies only differences.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
 	start := r.Clock.Now()
-	ro := &v1alpha1.Rollout{}
-	if err := r.Client.Get(ctx, req.NamespacedName, ro); err != nil {
-		if apierrors.IsNotFound(err) {
-			// Gone: give its Services back, and report no metrics for it.
-			return ctrl.Result{}, r.releaseServices(ctx, req.NamespacedName)
-		}
+	ro, err := GetRollout(ctx, r.Client, req.NamespacedName)
+	if apierrors.IsNotFound(err) {
+		// Gone: give its Services back, and report no metrics for it.
+		return ctrl.Result{}, r.releaseServices(ctx, req.NamespacedName)
+	}
+	if undecodable, ok := errors.AsType[*UndecodableError](err); ok {
+		return ctrl.Result{}, r.reportUndecodable(ctx, undecodable)
+	}
+	if err != nil {
 		return ctrl.Result{}, err
 	}
 	if r.written.stale(req.NamespacedName, ro.ResourceVersion, start) {
@@ -105,6 +108,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		return ctrl.Result{}, nil
 	}
 	p, err := r.plan(ctx, ro)
+	if errors.Is(err, errTemplateRefused) {
+		return ctrl.Result{}, nil // reported; an edit of the template brings the Rollout back
+	}
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -219,7 +225,7 @@ func (r *Reconciler) ensureNewReplicaSet(ctx context.Context, ro *v1alpha1.Rollo
 		return r.existingReplicaSet(ctx, ro, rs.Name)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("creating ReplicaSet %q: %w", rs.Name, err)
+		return nil, r.reportCreateError(ctx, ro, rs.Name, err)
 	}
 	r.Events.Event(ro, corev1.EventTypeNormal, plan.ReasonNewReplicaSetCreated,
 		fmt.Sprintf("Created ReplicaSet %s (revision %d)", rs.Name, maxRevision+1))
@@ -290,15 +296,17 @@ func (r *Reconciler) rolloutsForService(ctx context.Context, obj client.Object) 
 	return out
 }
 
-// rolloutsInNamespace lists the Rollouts of a namespace that match, as reconcile requests.
+// rolloutsInNamespace lists the Rollouts of a namespace ("": of every namespace) that match, as
+// reconcile requests. Rollouts that cannot be decoded are left out: their own reconcile
+// reports them, and nothing they refer to changes that.
 func (r *Reconciler) rolloutsInNamespace(ctx context.Context, ns string, match func(*v1alpha1.Rollout) bool) []ctrl.Request {
-	var list v1alpha1.RolloutList
-	if err := r.Client.List(ctx, &list, client.InNamespace(ns)); err != nil {
+	list, _, err := ListRollouts(ctx, r.Client, client.InNamespace(ns))
+	if err != nil {
 		return nil
 	}
 	var out []ctrl.Request
-	for i := range list.Items {
-		if ro := &list.Items[i]; match(ro) {
+	for i := range list {
+		if ro := &list[i]; match(ro) {
 			out = append(out, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: ro.Namespace, Name: ro.Name}})
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -150,18 +149,8 @@ func (r *Reconciler) watchRoutes(mgr ctrl.Manager, b *builder.TypedBuilder[ctrl.
 // rolloutsForRoute maps a route event to the Rollouts that name it or select it.
 func (r *Reconciler) rolloutsForRoute(kind string) handler.MapFunc {
 	return func(ctx context.Context, obj client.Object) []ctrl.Request {
-		var list v1alpha1.RolloutList
-		if err := r.Client.List(ctx, &list); err != nil {
-			return nil
-		}
-		var out []ctrl.Request
-		for i := range list.Items {
-			ro := &list.Items[i]
-			if usesRoute(ro, kind, obj) {
-				out = append(out, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: ro.Namespace, Name: ro.Name}})
-			}
-		}
-		return out
+		// Every namespace: a route may be in another namespace than the Rollouts that use it.
+		return r.rolloutsInNamespace(ctx, "", func(ro *v1alpha1.Rollout) bool { return usesRoute(ro, kind, obj) })
 	}
 }
 

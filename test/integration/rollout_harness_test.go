@@ -11,7 +11,10 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -62,6 +65,15 @@ type scene struct {
 
 func newScene(t *testing.T, ready func(*corev1.Pod) bool) *scene {
 	t.Helper()
+	s := newIdleScene(t, ready)
+	s.startController()
+	t.Cleanup(s.stopController)
+	return s
+}
+
+// newIdleScene is a scene whose controller the test starts itself, if at all.
+func newIdleScene(t *testing.T, ready func(*corev1.Pod) bool) *scene {
+	t.Helper()
 	ctx := t.Context()
 	s := &scene{t: t, ns: newNamespace(ctx, t, "ro"), events: &eventLog{}}
 	opts := []testenv.PodFixtureOption{testenv.InNamespace(s.ns)}
@@ -77,8 +89,6 @@ func newScene(t *testing.T, ready func(*corev1.Pod) bool) *scene {
 			t.Errorf("stopping the pod fixture: %v", err)
 		}
 	})
-	s.startController()
-	t.Cleanup(s.stopController)
 	return s
 }
 
@@ -275,6 +285,8 @@ func (s *scene) newManager() ctrl.Manager {
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{s.ns: {}}},
+		Client:                 client.Options{Cache: rollout.ClientCacheOptions()},
+		NewCache:               refuseTypedRolloutReads(s.t),
 		// Each test runs its own controllers; names repeat across tests by design.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
@@ -282,4 +294,61 @@ func (s *scene) newManager() ctrl.Manager {
 		s.t.Fatal(err)
 	}
 	return mgr
+}
+
+// refuseTypedRolloutReads makes a manager's cache fail the test on any typed Rollout read. The
+// controller reads Rollouts unstructured (rollout.GetRollout): a typed read would start a
+// typed informer, which a single Rollout the Go types cannot decode stops from ever syncing.
+func refuseTypedRolloutReads(t *testing.T) cache.NewCacheFunc {
+	return func(cfg *rest.Config, opts cache.Options) (cache.Cache, error) {
+		c, err := cache.New(cfg, opts)
+		return typedRolloutGuard{Cache: c, t: t}, err
+	}
+}
+
+// typedRolloutGuard is a cache that refuses typed Rollout reads and informers.
+type typedRolloutGuard struct {
+	cache.Cache
+	t *testing.T
+}
+
+func (g typedRolloutGuard) refuse(obj runtime.Object) error {
+	switch obj.(type) {
+	case *v1alpha1.Rollout, *v1alpha1.RolloutList:
+		err := fmt.Errorf("typed %T read from the cache: read Rollouts with rollout.GetRollout or rollout.ListRollouts", obj)
+		g.t.Error(err)
+		return err
+	}
+	return nil
+}
+
+func (g typedRolloutGuard) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if err := g.refuse(obj); err != nil {
+		return err
+	}
+	return g.Cache.Get(ctx, key, obj, opts...)
+}
+
+func (g typedRolloutGuard) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	if err := g.refuse(list); err != nil {
+		return err
+	}
+	return g.Cache.List(ctx, list, opts...)
+}
+
+func (g typedRolloutGuard) GetInformer(ctx context.Context, obj client.Object, opts ...cache.InformerGetOption) (cache.Informer, error) {
+	if err := g.refuse(obj); err != nil {
+		return nil, err
+	}
+	return g.Cache.GetInformer(ctx, obj, opts...)
+}
+
+func (g typedRolloutGuard) GetInformerForKind(ctx context.Context, gvk schema.GroupVersionKind, opts ...cache.InformerGetOption) (cache.Informer, error) {
+	if gvk == rollout.RolloutGVK {
+		// The cache builds a typed informer for a kind its scheme knows.
+		if err := g.refuse(&v1alpha1.Rollout{}); err != nil {
+			return nil, err
+		}
+	}
+	return g.Cache.GetInformerForKind(ctx, gvk, opts...)
 }
