@@ -4,15 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/utils/ptr"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
-	"github.com/aviary-dev/aviary/internal/rollout/plan"
 	"github.com/aviary-dev/aviary/internal/rollout/replicas"
 )
 
@@ -22,10 +21,14 @@ func newPlanCommand(o *Options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "plan -f FILE",
 		Short: "Dry-run a release: the weights, routes and replica counts each step goes through",
-		Long: `Print, for each Rollout of the files, what a release will go through: per canary step
-the traffic weight, the replica counts the canary and stable settle at, the header and mirror
-routes in force, pauses and analysis; for blue-green the preview, promotion and scale-down
-phases. The files are linted first; nothing is planned when lint finds a problem.`,
+		Long: `Print, for each Rollout of the files, what the controller does when a new version is
+released: per canary step the share of requests the new version gets (the routes' weight out
+of maxTrafficWeight with traffic routing), the replica counts the new and old ReplicaSets
+settle at, the header and mirror routes in force, and what the step waits for; for blue-green
+each point where the release waits (analysis, promotion, scale-down delay). The controller's
+own planner is run against a simulated cluster where pods start at once, every AnalysisRun
+succeeds and a human promotes whenever the release waits for one. The files are linted
+first; nothing is planned when lint finds a problem.`,
 		Example: `  kubectl aviary plan -f rollout.yaml
   kubectl aviary plan -f rollout.yaml -o json`,
 		Args: cobra.NoArgs,
@@ -59,7 +62,10 @@ phases. The files are linted first; nothing is planned when lint finds a problem
 	return cmd
 }
 
-// RolloutPlan is the dry run of one Rollout's release.
+// RolloutPlan is the dry run of one Rollout's release: what the controller does when a new
+// version replaces the stable one, found by running the controller's own planner against a
+// simulated cluster (package sim) in which pods start at once, analysis succeeds and a human
+// promotes whenever the release waits for one.
 type RolloutPlan struct {
 	File     string `json:"file"`
 	Name     string `json:"name"`
@@ -67,6 +73,8 @@ type RolloutPlan struct {
 	Replicas int32  `json:"replicas"`
 	// TrafficRouting: the canary is sized by a traffic router (no surge stepping).
 	TrafficRouting bool `json:"trafficRouting,omitempty"`
+	// MaxTrafficWeight is the total the routes' weights add up to, when not 100.
+	MaxTrafficWeight *int32 `json:"maxTrafficWeight,omitempty"`
 	// MaxSurge and MaxUnavailable are resolved to pods (basic canary only).
 	MaxSurge       *int32      `json:"maxSurge,omitempty"`
 	MaxUnavailable *int32      `json:"maxUnavailable,omitempty"`
@@ -74,24 +82,35 @@ type RolloutPlan struct {
 	Phases         []PlanPhase `json:"phases,omitempty"`
 }
 
-// PlanStep is the state a canary settles at during one step; Step 0 is "all steps done".
+// PlanStep is the state a canary settles at during one step, before the controller moves to
+// the next; Step 0 is "all steps done", once the old version is gone.
 type PlanStep struct {
-	Step         int      `json:"step"`
-	Description  string   `json:"description"`
-	Weight       int32    `json:"weight"`
+	Step        int    `json:"step"`
+	Description string `json:"description"`
+	// Weight is the percentage of requests that reach the new version: the routes' canary
+	// weight out of maxTrafficWeight, or the new version's share of the pods without routing.
+	Weight float64 `json:"weight"`
+	// Canary and Stable are the replicas of the new and of the old ReplicaSet.
 	Canary       int32    `json:"canaryReplicas"`
 	Stable       int32    `json:"stableReplicas"`
 	HeaderRoutes []string `json:"headerRoutes,omitempty"`
 	MirrorRoutes []string `json:"mirrorRoutes,omitempty"`
-	Wait         string   `json:"wait,omitempty"`
+	// Wait is what the step waited for before the controller moved on.
+	Wait string `json:"wait,omitempty"`
 }
 
-// PlanPhase is one phase of a blue-green release.
+// PlanPhase is one moment of a blue-green release where the controller waits, and the end.
 type PlanPhase struct {
-	Phase   string `json:"phase"`
+	Phase string `json:"phase"`
+	// Active and Preview say which version ("old" or "new") each Service selects.
 	Active  string `json:"active"`
 	Preview string `json:"preview,omitempty"`
-	Detail  string `json:"detail,omitempty"`
+	// New and Old are the replicas of the new and of the old ReplicaSet.
+	New  int32  `json:"newReplicas"`
+	Old  int32  `json:"oldReplicas"`
+	Wait string `json:"wait,omitempty"`
+
+	waited time.Duration // the time Wait stands for, while it grows
 }
 
 // buildPlans plans every Rollout of the results, in file order.
@@ -113,193 +132,33 @@ func buildPlans(results []fileResult) ([]RolloutPlan, error) {
 	return plans, nil
 }
 
+// planRollout walks a release of the Rollout and reports it.
 func planRollout(ro *v1alpha1.Rollout) (RolloutPlan, error) {
 	p := RolloutPlan{Name: ro.Name, Replicas: ro.Spec.ReplicasOrDefault()}
-	switch {
-	case ro.Spec.Strategy.Canary != nil:
+	if c := ro.Spec.Strategy.Canary; c != nil {
 		p.Strategy = "canary"
-		return p, planCanary(&p, ro.Spec.Strategy.Canary)
-	case ro.Spec.Strategy.BlueGreen != nil:
+		p.TrafficRouting = c.TrafficRouting != nil
+		p.MaxTrafficWeight = maxTrafficWeight(ro)
+		if !p.TrafficRouting {
+			surge, unavailable, err := replicas.ResolveSurgeUnavailable(p.Replicas, c.MaxSurgeOrDefault(), c.MaxUnavailableOrDefault())
+			if err != nil {
+				return p, err
+			}
+			p.MaxSurge, p.MaxUnavailable = &surge, &unavailable
+		}
+	} else {
 		p.Strategy = "blueGreen"
-		planBlueGreen(&p, ro.Spec.Strategy.BlueGreen)
+	}
+	k, err := walkRollout(ro)
+	if err != nil {
+		return p, err
+	}
+	if p.Strategy == "canary" {
+		p.Steps = k.canarySteps()
+	} else {
+		p.Phases = k.phases
 	}
 	return p, nil
-}
-
-func planCanary(p *RolloutPlan, c *v1alpha1.CanaryStrategy) error {
-	p.TrafficRouting = c.TrafficRouting != nil
-	var surge int32
-	if !p.TrafficRouting {
-		s, u, err := replicas.ResolveSurgeUnavailable(p.Replicas, c.MaxSurgeOrDefault(), c.MaxUnavailableOrDefault())
-		if err != nil {
-			return err
-		}
-		surge = s
-		p.MaxSurge, p.MaxUnavailable = &s, &u
-	}
-	sizes := func(index int32) (canary, stable int32) {
-		weight := plan.WeightAt(c.Steps, index)
-		if !p.TrafficRouting {
-			return replicas.BasicCanaryTargets(p.Replicas, weight, surge)
-		}
-		in := replicas.TrafficRoutedInput{
-			Replicas:             p.Replicas,
-			Weight:               weight,
-			MinPodsPerReplicaSet: c.MinPodsPerReplicaSet,
-			DynamicStableScale:   c.DynamicStableScale,
-			// Settled: the router applies the step's weight.
-			Actual: &replicas.TrafficWeights{Canary: weight, Stable: 100 - weight},
-		}
-		if s := plan.CanaryScaleAt(c.Steps, index); s != nil {
-			in.Scale = &replicas.CanaryScale{Replicas: s.Replicas, Weight: s.Weight, MatchTrafficWeight: s.MatchTrafficWeight}
-		}
-		return replicas.TrafficRoutedCanary(in)
-	}
-
-	headers, mirrors := map[string]string{}, map[string]string{}
-	for i, s := range c.Steps {
-		index := int32(i)
-		step := PlanStep{Step: i + 1, Description: plan.DescribeStep(s), Weight: plan.WeightAt(c.Steps, index)}
-		step.Canary, step.Stable = sizes(index)
-		switch {
-		case s.SetHeaderRoute != nil:
-			setRoute(headers, s.SetHeaderRoute.Name, len(s.SetHeaderRoute.Match) > 0, headerMatch(s.SetHeaderRoute))
-		case s.SetMirrorRoute != nil:
-			setRoute(mirrors, s.SetMirrorRoute.Name, len(s.SetMirrorRoute.Match) > 0, mirrorDetail(s.SetMirrorRoute))
-		case s.Pause != nil:
-			if d, ok := plan.PauseDuration(s.Pause); ok {
-				step.Wait = "pause " + d.String()
-			} else {
-				step.Wait = "pause until promoted"
-			}
-		case s.Analysis != nil:
-			step.Wait = "analysis " + templateNames(s.Analysis.Templates) + " must pass"
-		case s.Experiment != nil:
-			step.Wait = experimentDetail(s.Experiment)
-		case s.Plugin != nil:
-			step.Wait = "plugin " + s.Plugin.Name + " must finish"
-		}
-		step.HeaderRoutes, step.MirrorRoutes = routeList(headers), routeList(mirrors)
-		if p.TrafficRouting && (len(headers) > 0 || len(mirrors) > 0) {
-			// As the controller does: a header or mirror route needs canary pods to answer.
-			step.Canary = max(step.Canary, 1, ptr.Deref(c.MinPodsPerReplicaSet, 0))
-		}
-		p.Steps = append(p.Steps, step)
-	}
-	// Once every step is done the new version is the stable one, fully scaled, and the old
-	// ReplicaSet is scaled away (after scaleDownDelaySeconds with traffic routing).
-	done := PlanStep{Step: 0, Description: "promoted: canary becomes stable", Weight: 100, Canary: p.Replicas}
-	p.Steps = append(p.Steps, done)
-	return nil
-}
-
-// setRoute adds a route, or removes it when the step sets it without a match (as Argo does).
-func setRoute(routes map[string]string, name string, add bool, detail string) {
-	if add {
-		routes[name] = detail
-	} else {
-		delete(routes, name)
-	}
-}
-
-func routeList(routes map[string]string) []string {
-	var out []string
-	for name, detail := range routes {
-		out = append(out, name+detail)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func headerMatch(r *v1alpha1.SetHeaderRoute) string {
-	var parts []string
-	for _, m := range r.Match {
-		v := m.HeaderValue
-		switch {
-		case v == nil:
-			parts = append(parts, m.HeaderName)
-		case v.Exact != "":
-			parts = append(parts, m.HeaderName+"="+v.Exact)
-		case v.Prefix != "":
-			parts = append(parts, m.HeaderName+"="+v.Prefix+"*")
-		case v.Regex != "":
-			parts = append(parts, m.HeaderName+"~"+v.Regex)
-		}
-	}
-	return " (" + strings.Join(parts, ",") + ")"
-}
-
-func mirrorDetail(r *v1alpha1.SetMirrorRoute) string {
-	pct := int32(100)
-	if r.Percentage != nil {
-		pct = *r.Percentage
-	}
-	return fmt.Sprintf(" (%d%%)", pct)
-}
-
-func templateNames(refs []v1alpha1.AnalysisTemplateRef) string {
-	names := make([]string, len(refs))
-	for i, t := range refs {
-		names[i] = t.TemplateName
-	}
-	return strings.Join(names, ",")
-}
-
-func experimentDetail(e *v1alpha1.RolloutExperimentStep) string {
-	names := make([]string, len(e.Templates))
-	for i, t := range e.Templates {
-		names[i] = t.Name
-	}
-	s := "experiment " + strings.Join(names, ",")
-	if e.Duration != "" {
-		s += " for " + string(e.Duration)
-	} else {
-		s += " until its analyses finish"
-	}
-	return s
-}
-
-func planBlueGreen(p *RolloutPlan, bg *v1alpha1.BlueGreenStrategy) {
-	n := p.Replicas
-	preview := n
-	if bg.PreviewReplicaCount != nil {
-		preview = *bg.PreviewReplicaCount
-	}
-	previewSvc := "no preview Service"
-	if bg.PreviewService != "" {
-		previewSvc = "Service " + bg.PreviewService
-	}
-	p.Phases = append(p.Phases, PlanPhase{
-		Phase: "preview", Active: fmt.Sprintf("old (%d pods)", n), Preview: fmt.Sprintf("new (%d pods)", preview),
-		Detail: fmt.Sprintf("new ReplicaSet scaled to %d behind %s; %s keeps the old", preview, previewSvc, bg.ActiveService),
-	})
-	if bg.PrePromotionAnalysis != nil {
-		p.Phases = append(p.Phases, PlanPhase{
-			Phase: "pre-promotion analysis", Active: fmt.Sprintf("old (%d pods)", n), Preview: fmt.Sprintf("new (%d pods)", preview),
-			Detail: "analysis " + templateNames(bg.PrePromotionAnalysis.Templates) + " must pass",
-		})
-	}
-	wait := "pause until promoted"
-	switch {
-	case bg.AutoPromotionSeconds > 0:
-		wait = fmt.Sprintf("auto-promote after %ds", bg.AutoPromotionSeconds)
-	case bg.AutoPromotionEnabledOrDefault():
-		wait = "auto-promote once the new pods are available"
-	}
-	p.Phases = append(p.Phases, PlanPhase{
-		Phase: "promotion", Active: fmt.Sprintf("new (%d pods)", n), Preview: fmt.Sprintf("new (%d pods)", n),
-		Detail: fmt.Sprintf("%s; new scaled to %d, then %s switches to it", wait, n, bg.ActiveService),
-	})
-	if bg.PostPromotionAnalysis != nil {
-		p.Phases = append(p.Phases, PlanPhase{
-			Phase: "post-promotion analysis", Active: fmt.Sprintf("new (%d pods)", n),
-			Detail: "analysis " + templateNames(bg.PostPromotionAnalysis.Templates) + " must pass",
-		})
-	}
-	p.Phases = append(p.Phases, PlanPhase{
-		Phase: "scale-down", Active: fmt.Sprintf("new (%d pods)", n),
-		Detail: fmt.Sprintf("old ReplicaSet scaled to 0 after %ds", bg.ScaleDownDelaySecondsOrDefault()),
-	})
 }
 
 // printPlans prints the plans as tables, or as a JSON list with -o json.
@@ -340,15 +199,18 @@ func printPlan(w io.Writer, p RolloutPlan) {
 	switch {
 	case p.TrafficRouting:
 		fmt.Fprint(w, ", traffic routing")
+		if p.MaxTrafficWeight != nil {
+			fmt.Fprintf(w, ", maxTrafficWeight %d", *p.MaxTrafficWeight)
+		}
 	case p.MaxSurge != nil:
 		fmt.Fprintf(w, ", maxSurge %d, maxUnavailable %d", *p.MaxSurge, *p.MaxUnavailable)
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	if p.Strategy == "blueGreen" {
-		fmt.Fprintln(tw, "PHASE\tACTIVE\tPREVIEW\tDETAIL")
+		fmt.Fprintln(tw, "PHASE\tACTIVE\tPREVIEW\tNEW\tOLD\tWAIT")
 		for _, ph := range p.Phases {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ph.Phase, ph.Active, dash(ph.Preview), ph.Detail)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", ph.Phase, ph.Active, dash(ph.Preview), ph.New, ph.Old, dash(ph.Wait))
 		}
 		_ = tw.Flush()
 		return
@@ -359,11 +221,14 @@ func printPlan(w io.Writer, p RolloutPlan) {
 		if s.Step == 0 {
 			step = "done"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d%%\t%d\t%d\t%s\t%s\t%s\n", step, s.Description, s.Weight, s.Canary, s.Stable,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", step, s.Description, percentText(s.Weight), s.Canary, s.Stable,
 			dash(strings.Join(s.HeaderRoutes, " ")), dash(strings.Join(s.MirrorRoutes, " ")), dash(s.Wait))
 	}
 	_ = tw.Flush()
 }
+
+// percentText prints a percentage with no more decimals than it has.
+func percentText(pct float64) string { return strconv.FormatFloat(pct, 'f', -1, 64) + "%" }
 
 func dash(s string) string {
 	if s == "" {

@@ -7,12 +7,30 @@ import (
 	"testing"
 )
 
-// TestPlanGolden: the plan of a few corpus Rollouts, as a table and as JSON.
+// planScenarios are the Rollouts TestPlanGolden plans: corpus manifests, and in testdata/plan
+// the scenarios the planner's own tests walk (internal/rollout/plan), plus issue #19's
+// maxTrafficWeight 200. Each maps to the file it is read from.
+func planScenarios() map[string]string {
+	files := map[string]string{}
+	for _, name := range []string{
+		"canary-set-weight-pause", "canary-set-canary-scale", "canary-gatewayapi-header-routes", "bluegreen-analysis",
+		"canary-analysis-step", "canary-gatewayapi-mirror-route", "canary-gatewayapi-max-traffic-weight",
+		"canary-experiment-step", "bluegreen-auto-promotion-seconds", "rollout-paused",
+	} {
+		files[name] = filepath.ToSlash(filepath.Join(corpusDir("valid"), name+".yaml"))
+	}
+	for _, name := range []string{"canary-max-traffic-weight-200", "talk-canary", "routed-header-canary", "bluegreen-preview-replicas"} {
+		files[name] = filepath.ToSlash(filepath.Join("testdata", "plan", name+".yaml"))
+	}
+	return files
+}
+
+// TestPlanGolden: the plan of each scenario, as a table and as JSON, walked through the
+// controller's planner.
 func TestPlanGolden(t *testing.T) {
-	for _, name := range []string{"canary-set-weight-pause", "canary-set-canary-scale", "canary-gatewayapi-header-routes", "bluegreen-analysis"} {
+	for name, file := range planScenarios() {
 		for _, format := range []string{"table", "json"} {
 			t.Run(name+"/"+format, func(t *testing.T) {
-				file := filepath.ToSlash(filepath.Join(corpusDir("valid"), name+".yaml"))
 				out, errOut, err := runLintGroup(t, "", "plan", "-f", file, "-o", format)
 				if err != nil {
 					t.Fatalf("plan failed: %v\n%s%s", err, out, errOut)

@@ -1,4 +1,4 @@
-package plan
+package plan_test
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
+	"github.com/aviary-dev/aviary/internal/rollout/plan"
 )
 
 // BenchmarkCanaryPlan measures one planning pass for a canary in the middle of an update,
@@ -17,25 +18,25 @@ import (
 func BenchmarkCanaryPlan(b *testing.B) {
 	for _, history := range []int{0, 10, 100} {
 		b.Run(fmt.Sprintf("history=%d", history), func(b *testing.B) {
-			o := midCanary(history)
+			o := midCanary(b, history)
 			b.ReportAllocs()
 			for b.Loop() {
-				_ = Canary(o)
+				_ = plan.Canary(o)
 			}
 		})
 	}
 }
 
 // midCanary is a 10-replica canary paused at 30% with `history` scaled-down old ReplicaSets.
-func midCanary(history int) Observed {
-	w := newWorld(&testing.T{}, v1alpha1.RolloutStrategy{Canary: &v1alpha1.CanaryStrategy{
+func midCanary(tb testing.TB, history int) plan.Observed {
+	w := newWorld(tb, v1alpha1.RolloutStrategy{Canary: &v1alpha1.CanaryStrategy{
 		StableService: "shop-stable", CanaryService: "shop-canary",
 		Steps: []v1alpha1.CanaryStep{weight(30), pause(""), weight(60), pause("1m")},
 	}}, 10)
 	w.settle()
-	w.deploy("v2")
+	w.Deploy("v2")
 	w.settle()
-	o := w.observe()
+	o := w.Observe()
 	for i := 0; i < history; i++ {
 		o.OldRSs = append(o.OldRSs, &appsv1.ReplicaSet{
 			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("shop-old%d", i),

@@ -1,4 +1,4 @@
-package plan
+package plan_test
 
 import (
 	"testing"
@@ -8,6 +8,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
+	"github.com/aviary-dev/aviary/internal/rollout/plan"
 )
 
 func weight(w int32) v1alpha1.CanaryStep { return v1alpha1.CanaryStep{SetWeight: ptr.To(w)} }
@@ -33,8 +34,8 @@ func TestFirstDeployGoesStraightToFullSize(t *testing.T) {
 	w.settle()
 	w.expectReplicas("v1", 5)
 	w.expect(v1alpha1.RolloutPhaseHealthy, "")
-	if w.ro.Status.StableRS != "v1" || w.selector("shop-stable") != "v1" || w.selector("shop-canary") != "v1" {
-		t.Fatalf("stableRS %q, services %q/%q: want all v1", w.ro.Status.StableRS, w.selector("shop-stable"), w.selector("shop-canary"))
+	if w.Rollout.Status.StableRS != "v1" || w.Selector("shop-stable") != "v1" || w.Selector("shop-canary") != "v1" {
+		t.Fatalf("stableRS %q, services %q/%q: want all v1", w.Rollout.Status.StableRS, w.Selector("shop-stable"), w.Selector("shop-canary"))
 	}
 	w.expectStep(6)
 }
@@ -42,15 +43,15 @@ func TestFirstDeployGoesStraightToFullSize(t *testing.T) {
 func TestCanaryWalksEveryStepToCompletion(t *testing.T) {
 	w := newWorld(t, talkCanary(), 5)
 	w.settle()
-	w.deploy("v2")
+	w.Deploy("v2")
 
 	w.settle()
 	w.expect(v1alpha1.RolloutPhasePaused, "CanaryPauseStep")
 	w.expectStep(1)
 	w.expectReplicas("v2", 1)
 	w.expectReplicas("v1", 4)
-	if w.selector("shop-canary") != "v2" || w.selector("shop-stable") != "v1" {
-		t.Fatalf("services canary=%q stable=%q, want v2 and v1", w.selector("shop-canary"), w.selector("shop-stable"))
+	if w.Selector("shop-canary") != "v2" || w.Selector("shop-stable") != "v1" {
+		t.Fatalf("services canary=%q stable=%q, want v2 and v1", w.Selector("shop-canary"), w.Selector("shop-stable"))
 	}
 
 	w.promote()
@@ -60,20 +61,20 @@ func TestCanaryWalksEveryStepToCompletion(t *testing.T) {
 	w.expectReplicas("v1", 3)
 	w.expect(v1alpha1.RolloutPhasePaused, "CanaryPauseStep")
 
-	w.now = w.now.Add(9 * time.Second)
+	w.Now = w.Now.Add(9 * time.Second)
 	w.settle()
 	w.expectStep(3)
-	w.now = w.now.Add(time.Second)
+	w.Now = w.Now.Add(time.Second)
 	w.settle()
 	w.expectStep(6)
 	w.expectReplicas("v2", 5)
 	w.expectReplicas("v1", 0)
 	w.expect(v1alpha1.RolloutPhaseHealthy, "")
-	if w.ro.Status.StableRS != "v2" || w.selector("shop-stable") != "v2" {
-		t.Fatalf("after completion stableRS=%q stable service=%q, want v2", w.ro.Status.StableRS, w.selector("shop-stable"))
+	if w.Rollout.Status.StableRS != "v2" || w.Selector("shop-stable") != "v2" {
+		t.Fatalf("after completion stableRS=%q stable service=%q, want v2", w.Rollout.Status.StableRS, w.Selector("shop-stable"))
 	}
-	for _, reason := range []string{ReasonRolloutUpdated, ReasonPaused, ReasonResumed, ReasonStepCompleted, ReasonCompleted} {
-		if !w.hasEvent(reason) {
+	for _, reason := range []string{plan.ReasonRolloutUpdated, plan.ReasonPaused, plan.ReasonResumed, plan.ReasonStepCompleted, plan.ReasonCompleted} {
+		if !w.HasEvent(reason) {
 			t.Errorf("no %s event", reason)
 		}
 	}
@@ -84,7 +85,7 @@ func TestTimedPauseAsksToBeWokenUp(t *testing.T) {
 		Steps: []v1alpha1.CanaryStep{weight(50), pause("30s")},
 	}}, 2)
 	w.settle()
-	w.deploy("v2")
+	w.Deploy("v2")
 	p := w.settle()
 	if p.RequeueAfter <= 0 || p.RequeueAfter > 30*time.Second {
 		t.Fatalf("a 30s pause must ask to be reconciled within 30s, got %v", p.RequeueAfter)
@@ -94,28 +95,28 @@ func TestTimedPauseAsksToBeWokenUp(t *testing.T) {
 func TestAbortReturnsToStableAndRetryStartsOver(t *testing.T) {
 	w := newWorld(t, talkCanary(), 5)
 	w.settle()
-	w.deploy("v2")
+	w.Deploy("v2")
 	w.settle()
 	w.promote()
 	w.settle()
 	w.expectStep(3)
 
-	w.ro.Status.Abort = true
+	w.Rollout.Status.Abort = true
 	w.settle()
 	w.expect(v1alpha1.RolloutPhaseDegraded, "RolloutAborted: Rollout aborted update to revision 2")
 	w.expectReplicas("v2", 0)
 	w.expectReplicas("v1", 5)
 	w.expectStep(0)
-	if w.selector("shop-canary") != "v1" || w.ro.Status.AbortedAt == nil {
-		t.Fatalf("after abort canary service=%q abortedAt=%v, want v1 and a time", w.selector("shop-canary"), w.ro.Status.AbortedAt)
+	if w.Selector("shop-canary") != "v1" || w.Rollout.Status.AbortedAt == nil {
+		t.Fatalf("after abort canary service=%q abortedAt=%v, want v1 and a time", w.Selector("shop-canary"), w.Rollout.Status.AbortedAt)
 	}
 
-	w.ro.Status.Abort = false // retry
+	w.Rollout.Status.Abort = false // retry
 	w.settle()
 	w.expect(v1alpha1.RolloutPhasePaused, "CanaryPauseStep")
 	w.expectStep(1)
 	w.expectReplicas("v2", 1)
-	if w.ro.Status.AbortedAt != nil || !w.hasEvent(ReasonRetried) {
+	if w.Rollout.Status.AbortedAt != nil || !w.HasEvent(plan.ReasonRetried) {
 		t.Fatal("retry must clear abortedAt and record RolloutRetried")
 	}
 }
@@ -123,14 +124,14 @@ func TestAbortReturnsToStableAndRetryStartsOver(t *testing.T) {
 func TestPromoteFullSkipsTheRemainingSteps(t *testing.T) {
 	w := newWorld(t, talkCanary(), 5)
 	w.settle()
-	w.deploy("v2")
+	w.Deploy("v2")
 	w.settle()
-	w.ro.Status.PromoteFull = true
+	w.Rollout.Status.PromoteFull = true
 	w.settle()
 	w.expectReplicas("v2", 5)
 	w.expectReplicas("v1", 0)
 	w.expect(v1alpha1.RolloutPhaseHealthy, "")
-	if w.ro.Status.PromoteFull {
+	if w.Rollout.Status.PromoteFull {
 		t.Fatal("promoteFull must be cleared once the promotion is done")
 	}
 }
@@ -138,12 +139,12 @@ func TestPromoteFullSkipsTheRemainingSteps(t *testing.T) {
 func TestManualPauseHoldsTheSteps(t *testing.T) {
 	w := newWorld(t, talkCanary(), 5)
 	w.settle()
-	w.ro.Spec.Paused = true
-	w.deploy("v2")
+	w.Rollout.Spec.Paused = true
+	w.Deploy("v2")
 	w.settle()
 	w.expect(v1alpha1.RolloutPhasePaused, "manually paused")
 	w.expectStep(0)
-	w.ro.Spec.Paused = false
+	w.Rollout.Spec.Paused = false
 	w.settle()
 	w.expectStep(1)
 }
@@ -151,11 +152,11 @@ func TestManualPauseHoldsTheSteps(t *testing.T) {
 func TestNewRevisionMidCanaryRestartsTheSteps(t *testing.T) {
 	w := newWorld(t, talkCanary(), 5)
 	w.settle()
-	w.deploy("v2")
+	w.Deploy("v2")
 	w.settle()
 	w.promote()
 	w.settle()
-	w.deploy("v3")
+	w.Deploy("v3")
 	w.settle()
 	w.expectStep(1)
 	w.expectReplicas("v2", 0)
@@ -166,9 +167,9 @@ func TestNewRevisionMidCanaryRestartsTheSteps(t *testing.T) {
 func TestUndoToStableSkipsTheSteps(t *testing.T) {
 	w := newWorld(t, talkCanary(), 5)
 	w.settle()
-	w.deploy("v2")
+	w.Deploy("v2")
 	w.settle()
-	w.deploy("v1") // undo: the template is the stable one again
+	w.Deploy("v1") // undo: the template is the stable one again
 	w.settle()
 	w.expect(v1alpha1.RolloutPhaseHealthy, "")
 	w.expectReplicas("v1", 5)
@@ -178,14 +179,14 @@ func TestUndoToStableSkipsTheSteps(t *testing.T) {
 func TestProgressDeadlineExceededDegradesAndMayAbort(t *testing.T) {
 	for _, abort := range []bool{false, true} {
 		w := newWorld(t, talkCanary(), 5)
-		w.ro.Spec.ProgressDeadlineSeconds = ptr.To[int32](60)
-		w.ro.Spec.ProgressDeadlineAbort = abort
+		w.Rollout.Spec.ProgressDeadlineSeconds = ptr.To[int32](60)
+		w.Rollout.Spec.ProgressDeadlineAbort = abort
 		w.settle()
-		w.unready["v2"] = true
-		w.deploy("v2")
+		w.Unready["v2"] = true
+		w.Deploy("v2")
 		w.settle()
 		w.expect(v1alpha1.RolloutPhaseProgressing, "more replicas need to be updated")
-		w.now = w.now.Add(61 * time.Second)
+		w.Now = w.Now.Add(61 * time.Second)
 		w.settle()
 		if abort {
 			w.expect(v1alpha1.RolloutPhaseDegraded, "RolloutAborted: Rollout aborted update to revision 2")
@@ -193,7 +194,7 @@ func TestProgressDeadlineExceededDegradesAndMayAbort(t *testing.T) {
 		} else {
 			w.expect(v1alpha1.RolloutPhaseDegraded, `ProgressDeadlineExceeded: ReplicaSet "shop-v2" has timed out progressing.`)
 		}
-		if !w.hasEvent(ReasonProgressDeadline) {
+		if !w.HasEvent(plan.ReasonProgressDeadline) {
 			t.Error("no ProgressDeadlineExceeded event")
 		}
 	}
@@ -202,23 +203,23 @@ func TestProgressDeadlineExceededDegradesAndMayAbort(t *testing.T) {
 func TestIdleRolloutKeepsItsStatus(t *testing.T) {
 	w := newWorld(t, talkCanary(), 3)
 	w.settle()
-	before := w.snapshot()
-	w.now = w.now.Add(time.Hour)
-	p := w.reconcile()
-	if w.snapshot() != before || len(p.Events) != 0 {
-		t.Fatalf("an idle rollout changed: %s\nevents %v", w.snapshot(), p.Events)
+	before := w.Snapshot()
+	w.Now = w.Now.Add(time.Hour)
+	p := w.Reconcile()
+	if w.Snapshot() != before || len(p.Events) != 0 {
+		t.Fatalf("an idle rollout changed: %s\nevents %v", w.Snapshot(), p.Events)
 	}
 }
 
 func TestInvalidSpecNamesTheProblemOnce(t *testing.T) {
 	w := newWorld(t, talkCanary(), 3)
-	delete(w.services, "shop-canary")
+	delete(w.Services, "shop-canary")
 	w.settle()
 	w.expect(v1alpha1.RolloutPhaseDegraded, `InvalidSpec: spec.strategy.canary.canaryService: Service "shop-canary" not found in namespace "default"; create it or fix the name`)
-	w.reconcile()
+	w.Reconcile()
 	warnings := 0
-	for _, e := range w.events {
-		if e.Reason == ReasonInvalidSpec {
+	for _, e := range w.Events {
+		if e.Reason == plan.ReasonInvalidSpec {
 			warnings++
 		}
 	}

@@ -1,4 +1,4 @@
-package plan
+package plan_test
 
 import (
 	"testing"
@@ -7,6 +7,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
+	"github.com/aviary-dev/aviary/internal/rollout/plan"
 )
 
 // These scenarios move a Rollout the way clients other than Aviary's CLI do: Argo CD's UI
@@ -16,7 +17,7 @@ import (
 func pausedAtFirstPause(t *testing.T) *world {
 	w := newWorld(t, talkCanary(), 5)
 	w.settle()
-	w.deploy("v2")
+	w.Deploy("v2")
 	w.settle()
 	w.expect(v1alpha1.RolloutPhasePaused, "CanaryPauseStep")
 	w.expectStep(1)
@@ -26,30 +27,30 @@ func pausedAtFirstPause(t *testing.T) *world {
 func TestPromoteFullByStepIndexCompletesAndUnpauses(t *testing.T) {
 	w := pausedAtFirstPause(t)
 	// Argo CD's promote-full for Rollouts it takes for v0.9: abort cleared, index = len(steps).
-	w.ro.Status.Abort = false
-	w.ro.Status.CurrentStepIndex = ptr.To(int32(len(w.ro.Spec.Strategy.Canary.Steps)))
+	w.Rollout.Status.Abort = false
+	w.Rollout.Status.CurrentStepIndex = ptr.To(int32(len(w.Rollout.Spec.Strategy.Canary.Steps)))
 	w.settle()
 	w.expect(v1alpha1.RolloutPhaseHealthy, "")
 	w.expectReplicas("v2", 5)
 	w.expectReplicas("v1", 0)
-	if w.ro.Status.StableRS != "v2" || len(w.ro.Status.PauseConditions) != 0 || w.ro.Status.ControllerPause {
+	if w.Rollout.Status.StableRS != "v2" || len(w.Rollout.Status.PauseConditions) != 0 || w.Rollout.Status.ControllerPause {
 		t.Fatalf("stableRS %q, pauseConditions %v, controllerPause %v: want v2, none, false",
-			w.ro.Status.StableRS, w.ro.Status.PauseConditions, w.ro.Status.ControllerPause)
+			w.Rollout.Status.StableRS, w.Rollout.Status.PauseConditions, w.Rollout.Status.ControllerPause)
 	}
 }
 
 func TestSkipCurrentStepLeavesLaterPausesInForce(t *testing.T) {
 	w := pausedAtFirstPause(t)
 	// Argo CD's skip-current-step: pause conditions cleared, index + 1; controllerPause stays.
-	w.ro.Status.PauseConditions = nil
-	w.ro.Status.CurrentStepIndex = ptr.To(*w.ro.Status.CurrentStepIndex + 1)
+	w.Rollout.Status.PauseConditions = nil
+	w.Rollout.Status.CurrentStepIndex = ptr.To(*w.Rollout.Status.CurrentStepIndex + 1)
 	w.settle()
 	// setWeight 40 is done and the timed pause 10s holds: the stale controllerPause must not
 	// count as a human resuming it.
 	w.expectStep(3)
 	w.expectReplicas("v2", 2)
 	w.expect(v1alpha1.RolloutPhasePaused, "CanaryPauseStep")
-	w.now = w.now.Add(10 * time.Second)
+	w.Now = w.Now.Add(10 * time.Second)
 	w.settle()
 	w.expectStep(6)
 	w.expect(v1alpha1.RolloutPhaseHealthy, "")
@@ -60,8 +61,8 @@ func TestSkipCurrentStepFromAWeightStep(t *testing.T) {
 	w.promote()
 	w.settle()
 	w.expectStep(3) // at the 10s pause
-	w.ro.Status.PauseConditions = nil
-	w.ro.Status.CurrentStepIndex = ptr.To(int32(4))
+	w.Rollout.Status.PauseConditions = nil
+	w.Rollout.Status.CurrentStepIndex = ptr.To(int32(4))
 	w.settle()
 	w.expectStep(6)
 	w.expect(v1alpha1.RolloutPhaseHealthy, "")
@@ -69,18 +70,18 @@ func TestSkipCurrentStepFromAWeightStep(t *testing.T) {
 
 func TestNegativeStepIndexRestartsTheSteps(t *testing.T) {
 	w := pausedAtFirstPause(t)
-	w.ro.Status.CurrentStepIndex = ptr.To[int32](-3)
+	w.Rollout.Status.CurrentStepIndex = ptr.To[int32](-3)
 	w.settle() // must not panic
 	w.expectStep(1)
 	w.expect(v1alpha1.RolloutPhasePaused, "CanaryPauseStep")
-	if !w.hasEvent(ReasonInvalidSpec) {
+	if !w.HasEvent(plan.ReasonInvalidSpec) {
 		t.Fatal("no Warning event about the negative step index")
 	}
 }
 
 func TestStepIndexPastTheEndMeansDone(t *testing.T) {
 	w := pausedAtFirstPause(t)
-	w.ro.Status.CurrentStepIndex = ptr.To[int32](40)
+	w.Rollout.Status.CurrentStepIndex = ptr.To[int32](40)
 	w.settle()
 	w.expectStep(6)
 	w.expect(v1alpha1.RolloutPhaseHealthy, "")

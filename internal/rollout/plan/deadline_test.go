@@ -1,4 +1,4 @@
-package plan
+package plan_test
 
 import (
 	"strings"
@@ -8,6 +8,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
+	"github.com/aviary-dev/aviary/internal/rollout/plan"
 )
 
 // Argo Rollouts does not count the time a rollout waits on an analysis (or experiment, or
@@ -15,11 +16,11 @@ import (
 
 func deadlineWorld(t *testing.T, strategy v1alpha1.RolloutStrategy) *world {
 	w := newWorld(t, strategy, 3)
-	w.ro.Spec.ProgressDeadlineSeconds = ptr.To[int32](15)
-	w.ro.Spec.ProgressDeadlineAbort = true
-	w.templates = map[string]*v1alpha1.AnalysisTemplateSpec{"namespaced/check": {Metrics: []v1alpha1.Metric{{Name: "check"}}}}
+	w.Rollout.Spec.ProgressDeadlineSeconds = ptr.To[int32](15)
+	w.Rollout.Spec.ProgressDeadlineAbort = true
+	w.Templates = map[string]*v1alpha1.AnalysisTemplateSpec{"namespaced/check": {Metrics: []v1alpha1.Metric{{Name: "check"}}}}
 	w.settle()
-	w.deploy("v2")
+	w.Deploy("v2")
 	return w
 }
 
@@ -33,25 +34,25 @@ func TestLongAnalysisStepIsNotAProgressDeadline(t *testing.T) {
 	}})
 	w.settle()
 	w.expectStep(1)
-	w.setRunPhase(v1alpha1.AnalysisPhaseRunning)
+	w.SetRunPhase(v1alpha1.AnalysisPhaseRunning)
 	for range 10 { // 50 s of analysis against a 15 s deadline
-		w.now = w.now.Add(5 * time.Second)
+		w.Now = w.Now.Add(5 * time.Second)
 		w.settle()
 	}
-	if w.ro.Status.Abort || w.hasEvent(ReasonProgressDeadline) {
-		t.Fatalf("a running analysis step counted against the deadline: %s", w.snapshot())
+	if w.Rollout.Status.Abort || w.HasEvent(plan.ReasonProgressDeadline) {
+		t.Fatalf("a running analysis step counted against the deadline: %s", w.Snapshot())
 	}
 	w.expect(v1alpha1.RolloutPhaseProgressing, "more replicas need to be updated")
-	w.setRunPhase(v1alpha1.AnalysisPhaseSuccessful)
+	w.SetRunPhase(v1alpha1.AnalysisPhaseSuccessful)
 	w.settle()
 	w.expectStep(3)
 	w.expect(v1alpha1.RolloutPhaseHealthy, "")
 	// The old version stays up for scaleDownDelaySeconds (30 s) after the switch: that is
 	// no lack of progress either.
-	w.now = w.now.Add(20 * time.Second)
+	w.Now = w.Now.Add(20 * time.Second)
 	w.settle()
 	w.expect(v1alpha1.RolloutPhaseHealthy, "")
-	w.now = w.now.Add(11 * time.Second)
+	w.Now = w.Now.Add(11 * time.Second)
 	w.settle()
 	w.expectReplicas("v1", 0)
 	w.expect(v1alpha1.RolloutPhaseHealthy, "")
@@ -62,17 +63,17 @@ func TestDeadlineCountsAgainOnceTheAnalysisStepEnds(t *testing.T) {
 		Steps: []v1alpha1.CanaryStep{weight(20), {Analysis: checkAnalysis()}, weight(60)},
 	}})
 	w.settle()
-	w.setRunPhase(v1alpha1.AnalysisPhaseRunning)
-	w.now = w.now.Add(50 * time.Second)
+	w.SetRunPhase(v1alpha1.AnalysisPhaseRunning)
+	w.Now = w.Now.Add(50 * time.Second)
 	w.settle()
-	w.unready["v2"] = true // the next step's pods never come up
-	w.setRunPhase(v1alpha1.AnalysisPhaseSuccessful)
+	w.Unready["v2"] = true // the next step's pods never come up
+	w.SetRunPhase(v1alpha1.AnalysisPhaseSuccessful)
 	w.settle()
 	w.expectStep(2)
-	w.now = w.now.Add(16 * time.Second)
+	w.Now = w.Now.Add(16 * time.Second)
 	w.settle()
-	if !w.hasEvent(ReasonProgressDeadline) || !w.ro.Status.Abort {
-		t.Fatalf("pods stuck for 16 s after the analysis did not exceed the 15 s deadline: %s", w.snapshot())
+	if !w.HasEvent(plan.ReasonProgressDeadline) || !w.Rollout.Status.Abort {
+		t.Fatalf("pods stuck for 16 s after the analysis did not exceed the 15 s deadline: %s", w.Snapshot())
 	}
 }
 
@@ -81,21 +82,21 @@ func TestBlueGreenPrePromotionAnalysisIsNotAProgressDeadline(t *testing.T) {
 		ActiveService: "shop-active", PrePromotionAnalysis: checkAnalysis(),
 	}})
 	w.settle()
-	w.setRunPhase(v1alpha1.AnalysisPhaseRunning)
-	w.now = w.now.Add(50 * time.Second)
+	w.SetRunPhase(v1alpha1.AnalysisPhaseRunning)
+	w.Now = w.Now.Add(50 * time.Second)
 	w.settle()
-	if w.ro.Status.Abort || w.hasEvent(ReasonProgressDeadline) {
-		t.Fatalf("a running pre-promotion analysis counted against the deadline: %s", w.snapshot())
+	if w.Rollout.Status.Abort || w.HasEvent(plan.ReasonProgressDeadline) {
+		t.Fatalf("a running pre-promotion analysis counted against the deadline: %s", w.Snapshot())
 	}
-	w.setRunPhase(v1alpha1.AnalysisPhaseSuccessful)
+	w.SetRunPhase(v1alpha1.AnalysisPhaseSuccessful)
 	w.settle()
 	w.expect(v1alpha1.RolloutPhaseHealthy, "")
 	// The old version stays up for scaleDownDelaySeconds (30 s) after the switch: that is
 	// no lack of progress either.
-	w.now = w.now.Add(20 * time.Second)
+	w.Now = w.Now.Add(20 * time.Second)
 	w.settle()
 	w.expect(v1alpha1.RolloutPhaseHealthy, "")
-	w.now = w.now.Add(11 * time.Second)
+	w.Now = w.Now.Add(11 * time.Second)
 	w.settle()
 	w.expectReplicas("v1", 0)
 	w.expect(v1alpha1.RolloutPhaseHealthy, "")
@@ -110,29 +111,29 @@ func TestExperimentAndPluginStepsSayTheyWaitForAPromote(t *testing.T) {
 			Steps: []v1alpha1.CanaryStep{weight(20), step, weight(60)},
 		}})
 		w.settle()
-		w.now = w.now.Add(time.Minute)
+		w.Now = w.Now.Add(time.Minute)
 		w.settle()
 		w.expectStep(1)
-		if w.ro.Status.Phase != v1alpha1.RolloutPhaseProgressing || !strings.Contains(w.ro.Status.Message, "which Aviary does not run yet") ||
-			!strings.Contains(w.ro.Status.Message, "kubectl aviary promote shop") {
-			t.Fatalf("phase %q message %q: want Progressing and a message naming the step and the remedy", w.ro.Status.Phase, w.ro.Status.Message)
+		if w.Rollout.Status.Phase != v1alpha1.RolloutPhaseProgressing || !strings.Contains(w.Rollout.Status.Message, "which Aviary does not run yet") ||
+			!strings.Contains(w.Rollout.Status.Message, "kubectl aviary promote shop") {
+			t.Fatalf("phase %q message %q: want Progressing and a message naming the step and the remedy", w.Rollout.Status.Phase, w.Rollout.Status.Message)
 		}
-		if c := findCondition(&w.ro.Status, v1alpha1.RolloutProgressing); c == nil || c.Reason != ReasonStepNotRun {
-			t.Fatalf("Progressing condition %+v, want reason %s", c, ReasonStepNotRun)
+		if c := condition(w.Rollout.Status, v1alpha1.RolloutProgressing); c == nil || c.Reason != plan.ReasonStepNotRun {
+			t.Fatalf("Progressing condition %+v, want reason %s", c, plan.ReasonStepNotRun)
 		}
-		if w.ro.Status.Abort || w.hasEvent(ReasonProgressDeadline) {
+		if w.Rollout.Status.Abort || w.HasEvent(plan.ReasonProgressDeadline) {
 			t.Fatal("waiting at an unsupported step counted against the progress deadline")
 		}
 		warnings := 0
-		for _, e := range w.events {
-			if e.Reason == ReasonStepNotRun {
+		for _, e := range w.Events {
+			if e.Reason == plan.ReasonStepNotRun {
 				warnings++
 			}
 		}
 		if warnings != 1 {
-			t.Fatalf("%d %s events, want exactly one", warnings, ReasonStepNotRun)
+			t.Fatalf("%d %s events, want exactly one", warnings, plan.ReasonStepNotRun)
 		}
-		w.ro.Status.CurrentStepIndex = ptr.To[int32](2) // promote
+		w.Rollout.Status.CurrentStepIndex = ptr.To[int32](2) // promote
 		w.settle()
 		w.expect(v1alpha1.RolloutPhaseHealthy, "")
 	}

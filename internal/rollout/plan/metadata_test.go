@@ -1,4 +1,4 @@
-package plan
+package plan_test
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
+	"github.com/aviary-dev/aviary/internal/rollout/plan"
 )
 
 var (
@@ -61,11 +62,11 @@ func TestRoleMetadata(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ro := &v1alpha1.Rollout{Spec: v1alpha1.RolloutSpec{Strategy: tc.strategy}}
 			v2, v1, v0 := rsOf("v2"), rsOf("v1"), rsOf("v0")
-			o := Observed{Rollout: ro, NewRS: v2, OldRSs: []*appsv1.ReplicaSet{v1, v0}}
+			o := plan.Observed{Rollout: ro, NewRS: v2, OldRSs: []*appsv1.ReplicaSet{v1, v0}}
 			if tc.st.StableRS == "v1" {
 				o.StableRS = v1
 			}
-			got := RoleMetadata(o, tc.st)
+			got := plan.RoleMetadata(o, tc.st)
 			if len(got) != 3 {
 				t.Fatalf("RoleMetadata named %d ReplicaSets, want all 3: %v", len(got), got)
 			}
@@ -92,7 +93,7 @@ func TestNewReplicaSetMetadata(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ro := &v1alpha1.Rollout{Spec: v1alpha1.RolloutSpec{Strategy: tc.strategy}, Status: tc.st}
-			if got := role(NewReplicaSetMetadata(ro, "v2")); got != tc.want {
+			if got := role(plan.NewReplicaSetMetadata(ro, "v2")); got != tc.want {
 				t.Fatalf("role %q, want %q", got, tc.want)
 			}
 		})
@@ -118,7 +119,7 @@ func TestSwapMetadata(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := fmt.Sprint(tc.have)
-			out, changed := SwapMetadata(tc.have, tc.applied, tc.want)
+			out, changed := plan.SwapMetadata(tc.have, tc.applied, tc.want)
 			if fmt.Sprint(out) != tc.out || changed != tc.changed {
 				t.Fatalf("got %v changed=%v, want %s changed=%v", out, changed, tc.out, tc.changed)
 			}
@@ -132,14 +133,14 @@ func TestSwapMetadata(t *testing.T) {
 func TestEffectiveMetadataNeverOverridesTheSelector(t *testing.T) {
 	rs := rsOf("v2")
 	rs.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "shop", v1alpha1.PodTemplateHashLabel: "v2"}}
-	got := EffectiveMetadata(&v1alpha1.PodTemplateMetadata{
+	got := plan.EffectiveMetadata(&v1alpha1.PodTemplateMetadata{
 		Labels:      map[string]string{"app": "other", v1alpha1.PodTemplateHashLabel: "x", "role": "canary"},
 		Annotations: map[string]string{"a": "b"},
 	}, rs)
 	if fmt.Sprint(got.Labels) != "map[role:canary]" || fmt.Sprint(got.Annotations) != "map[a:b]" {
 		t.Fatalf("effective %+v", got)
 	}
-	if m := EffectiveMetadata(nil, rs); m.Labels != nil || m.Annotations != nil {
+	if m := plan.EffectiveMetadata(nil, rs); m.Labels != nil || m.Annotations != nil {
 		t.Fatalf("nil metadata gave %+v", m)
 	}
 }
@@ -147,15 +148,15 @@ func TestEffectiveMetadataNeverOverridesTheSelector(t *testing.T) {
 func TestMetadataRecordRoundTrip(t *testing.T) {
 	m := v1alpha1.PodTemplateMetadata{Labels: map[string]string{"role": "canary"}, Annotations: map[string]string{"a": "b"}}
 	rs := rsOf("v2")
-	rs.Annotations = map[string]string{EphemeralMetadataAnnotation: EncodeMetadata(m)}
-	if got := AppliedMetadata(rs); fmt.Sprint(got) != fmt.Sprint(m) {
+	rs.Annotations = map[string]string{plan.EphemeralMetadataAnnotation: plan.EncodeMetadata(m)}
+	if got := plan.AppliedMetadata(rs); fmt.Sprint(got) != fmt.Sprint(m) {
 		t.Fatalf("round trip %+v, want %+v", got, m)
 	}
-	if EncodeMetadata(v1alpha1.PodTemplateMetadata{}) != "" {
+	if plan.EncodeMetadata(v1alpha1.PodTemplateMetadata{}) != "" {
 		t.Fatal("empty metadata must encode to no record")
 	}
-	rs.Annotations[EphemeralMetadataAnnotation] = "{not json"
-	if got := AppliedMetadata(rs); got.Labels != nil {
+	rs.Annotations[plan.EphemeralMetadataAnnotation] = "{not json"
+	if got := plan.AppliedMetadata(rs); got.Labels != nil {
 		t.Fatalf("unreadable record gave %+v", got)
 	}
 }
@@ -168,24 +169,24 @@ func TestMetadataFollowsTheCanaryWalk(t *testing.T) {
 	if role(p.Metadata["shop-v1"]) != "stable" {
 		t.Fatalf("first deploy: %v", p.Metadata)
 	}
-	w.deploy("v2")
+	w.Deploy("v2")
 	p = w.settle()
 	if role(p.Metadata["shop-v2"]) != "canary" || role(p.Metadata["shop-v1"]) != "stable" {
 		t.Fatalf("paused canary: v2=%s v1=%s", role(p.Metadata["shop-v2"]), role(p.Metadata["shop-v1"]))
 	}
-	w.ro.Status.PromoteFull = true
-	for i := 0; i < 50 && w.ro.Status.StableRS != "v2"; i++ {
-		p = w.reconcile()
+	w.Rollout.Status.PromoteFull = true
+	for i := 0; i < 50 && w.Rollout.Status.StableRS != "v2"; i++ {
+		p = w.Reconcile()
 	}
-	if w.ro.Status.StableRS != "v2" || role(p.Metadata["shop-v2"]) != "stable" || p.Metadata["shop-v1"] != nil {
-		t.Fatalf("completing reconcile: stableRS=%s v2=%s v1=%s", w.ro.Status.StableRS, role(p.Metadata["shop-v2"]), role(p.Metadata["shop-v1"]))
+	if w.Rollout.Status.StableRS != "v2" || role(p.Metadata["shop-v2"]) != "stable" || p.Metadata["shop-v1"] != nil {
+		t.Fatalf("completing reconcile: stableRS=%s v2=%s v1=%s", w.Rollout.Status.StableRS, role(p.Metadata["shop-v2"]), role(p.Metadata["shop-v1"]))
 	}
 }
 
 func TestMetadataFollowsBlueGreenPromotion(t *testing.T) {
 	w := newWorld(t, metadataBlueGreen(), 3)
 	w.settle()
-	w.deploy("v2")
+	w.Deploy("v2")
 	p := w.settle()
 	if role(p.Metadata["shop-v2"]) != "preview" || role(p.Metadata["shop-v1"]) != "active" {
 		t.Fatalf("preview: v2=%s v1=%s", role(p.Metadata["shop-v2"]), role(p.Metadata["shop-v1"]))

@@ -1,4 +1,4 @@
-package plan
+package plan_test
 
 import (
 	"testing"
@@ -14,16 +14,16 @@ func history(w *world) {
 	w.t.Helper()
 	w.settle()
 	for _, v := range []string{"v2", "v3"} {
-		w.now = w.now.Add(time.Minute)
-		w.deploy(v)
+		w.Now = w.Now.Add(time.Minute)
+		w.Deploy(v)
 		w.settle()
-		w.ro.Status.PromoteFull = true
+		w.Rollout.Status.PromoteFull = true
 		w.settle()
-		if w.ro.Status.StableRS != v {
-			w.t.Fatalf("%s did not become stable: %s", v, w.snapshot())
+		if w.Rollout.Status.StableRS != v {
+			w.t.Fatalf("%s did not become stable: %s", v, w.Snapshot())
 		}
 	}
-	w.now = w.now.Add(time.Minute)
+	w.Now = w.Now.Add(time.Minute)
 }
 
 func TestRollbackWindowSkipsTheSteps(t *testing.T) {
@@ -47,17 +47,17 @@ func TestRollbackWindowSkipsTheSteps(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t, canary(), 5)
-			w.ro.Spec.RollbackWindow = tc.window
+			w.Rollout.Spec.RollbackWindow = tc.window
 			history(w)
-			w.deploy(tc.back)
+			w.Deploy(tc.back)
 			w.settle()
 			if tc.skips {
 				w.expect(v1alpha1.RolloutPhaseHealthy, "")
 				w.expectStep(4)
 				w.expectReplicas(tc.back, 5)
 				w.expectReplicas("v3", 0)
-				if w.ro.Status.StableRS != tc.back {
-					t.Fatalf("stableRS %q, want %q", w.ro.Status.StableRS, tc.back)
+				if w.Rollout.Status.StableRS != tc.back {
+					t.Fatalf("stableRS %q, want %q", w.Rollout.Status.StableRS, tc.back)
 				}
 				return
 			}
@@ -74,10 +74,10 @@ func TestRollbackWindowIgnoresNewVersions(t *testing.T) {
 	w := newWorld(t, v1alpha1.RolloutStrategy{Canary: &v1alpha1.CanaryStrategy{
 		Steps: []v1alpha1.CanaryStep{weight(20), pause("")},
 	}}, 5)
-	w.ro.Spec.RollbackWindow = &v1alpha1.RollbackWindowSpec{Revisions: 10}
+	w.Rollout.Spec.RollbackWindow = &v1alpha1.RollbackWindowSpec{Revisions: 10}
 	w.settle()
-	w.now = w.now.Add(time.Minute)
-	w.deploy("v2")
+	w.Now = w.Now.Add(time.Minute)
+	w.Deploy("v2")
 	w.settle()
 	w.expect(v1alpha1.RolloutPhasePaused, "CanaryPauseStep")
 	w.expectStep(1)
@@ -89,17 +89,17 @@ func TestRollbackWindowSkipsTheBlueGreenPause(t *testing.T) {
 		w := newWorld(t, v1alpha1.RolloutStrategy{BlueGreen: &v1alpha1.BlueGreenStrategy{
 			ActiveService: "shop-active", AutoPromotionEnabled: ptr.To(false),
 		}}, 2)
-		w.ro.Spec.RollbackWindow = &v1alpha1.RollbackWindowSpec{Revisions: revisions}
+		w.Rollout.Spec.RollbackWindow = &v1alpha1.RollbackWindowSpec{Revisions: revisions}
 		history(w)
-		w.deploy("v2")
+		w.Deploy("v2")
 		w.settle()
 		if revisions == 0 {
 			w.expect(v1alpha1.RolloutPhasePaused, "BlueGreenPause")
 			continue
 		}
 		w.expect(v1alpha1.RolloutPhaseHealthy, "")
-		if w.selector("shop-active") != "v2" || w.ro.Status.StableRS != "v2" {
-			t.Fatalf("active %q stable %q, want v2", w.selector("shop-active"), w.ro.Status.StableRS)
+		if w.Selector("shop-active") != "v2" || w.Rollout.Status.StableRS != "v2" {
+			t.Fatalf("active %q stable %q, want v2", w.Selector("shop-active"), w.Rollout.Status.StableRS)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package plan
+package plan_test
 
 import (
 	"testing"
@@ -12,20 +12,20 @@ import (
 func TestRoutedRetryClearsAbortDeadline(t *testing.T) {
 	w := newRoutedWorld(t, routedStrategy(weightStep(20), pauseStep(0)), 4)
 	w.settle()
-	w.deploy("v2")
+	w.Deploy("v2")
 	w.settle()
 	w.expectStep(1)
 
-	w.ro.Status.Abort = true
+	w.Rollout.Status.Abort = true
 	w.settle()
-	if _, ok := w.rss["v2"].Annotations[v1alpha1.ScaleDownDeadlineAnnotation]; !ok {
+	if _, ok := w.ReplicaSets["v2"].Annotations[v1alpha1.ScaleDownDeadlineAnnotation]; !ok {
 		t.Fatal("abort did not stamp a scale-down deadline on the canary")
 	}
 
-	w.ro.Status.Abort = false // retry
+	w.Rollout.Status.Abort = false // retry
 	w.settle()
 	w.expectStep(1)
-	if at, ok := w.rss["v2"].Annotations[v1alpha1.ScaleDownDeadlineAnnotation]; ok {
+	if at, ok := w.ReplicaSets["v2"].Annotations[v1alpha1.ScaleDownDeadlineAnnotation]; ok {
 		t.Fatalf("the retried canary keeps the abort's scale-down deadline %s", at)
 	}
 }

@@ -1,4 +1,4 @@
-package plan
+package plan_test
 
 import (
 	"fmt"
@@ -6,22 +6,20 @@ import (
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
+	"github.com/aviary-dev/aviary/internal/rollout/plan"
 	"github.com/aviary-dev/aviary/internal/traffic/gatewayapi"
 )
 
-// routedWorld is the planner's world with one HTTPRoute that the plan's route edits are
-// applied to, and an optional gateway that accepts every generation it sees.
+// routedWorld is the planner's world with one HTTPRoute, "shop", that the plan's route edits
+// are applied to; its invariants are checked after every reconcile.
 type routedWorld struct {
 	*world
-	route   *unstructured.Unstructured
-	verify  bool
-	gateway bool // a gateway writes Accepted status for each new generation
+	before *unstructured.Unstructured // the route as the reconcile being applied found it
 }
 
 func routedStrategy(steps ...v1alpha1.CanaryStep) v1alpha1.RolloutStrategy {
@@ -29,71 +27,27 @@ func routedStrategy(steps ...v1alpha1.CanaryStep) v1alpha1.RolloutStrategy {
 		StableService: "shop-stable", CanaryService: "shop-canary",
 		TrafficRouting: &v1alpha1.RolloutTrafficRouting{
 			ManagedRoutes: []v1alpha1.ManagedRoute{{Name: "beta"}},
-			Plugins:       map[string]apiextensionsv1.JSON{GatewayAPIPlugin: {Raw: []byte(`{"httpRoutes":[{"name":"shop","useHeaderRoutes":true}]}`)}},
+			Plugins:       map[string]apiextensionsv1.JSON{plan.GatewayAPIPlugin: {Raw: []byte(`{"httpRoutes":[{"name":"shop","useHeaderRoutes":true}]}`)}},
 		},
 		Steps: steps,
 	}}
 }
 
 func newRoutedWorld(t *testing.T, strategy v1alpha1.RolloutStrategy, replicas int32) *routedWorld {
-	route := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
-		"metadata": map[string]any{"name": "shop", "namespace": "default", "generation": int64(1)},
-		"spec": map[string]any{
-			"parentRefs": []any{map[string]any{"name": "gw"}},
-			"rules": []any{map[string]any{"backendRefs": []any{
-				map[string]any{"name": "shop-stable", "port": int64(80), "weight": int64(1)},
-				map[string]any{"name": "shop-canary", "port": int64(80), "weight": int64(0)},
-			}}},
-		},
-	}}
-	return &routedWorld{world: newWorld(t, strategy, replicas), route: route}
+	w := &routedWorld{world: newWorld(t, strategy, replicas)}
+	if len(w.Routes) != 1 {
+		t.Fatalf("want the one route of the strategy, got %d", len(w.Routes))
+	}
+	w.before = w.route().DeepCopy()
+	w.AfterApply = func(plan.Plan) {
+		w.checkInvariants(w.before)
+		w.before = w.route().DeepCopy()
+	}
+	return w
 }
 
-func (w *routedWorld) reconcile() Plan {
-	w.t.Helper()
-	cfg, msg := ParseRouting(w.ro)
-	if msg != "" {
-		w.t.Fatal(msg)
-	}
-	o := w.observe()
-	o.Traffic = &TrafficObserved{Config: cfg, Verify: w.verify,
-		Routes: []ObservedRoute{{Target: gatewayapi.Target{Kind: "HTTPRoute", UseHeaderRoutes: true}, Object: w.route.DeepCopy()}}}
-	p := Canary(o)
-	// Apply as the reconciler does: sizes and selectors, then routes, then status.
-	w.applyPlan(p)
-	before := w.route
-	for _, r := range p.RouteUpdates {
-		if !equality.Semantic.DeepEqual(r.Object["spec"], w.route.Object["spec"]) {
-			r.SetGeneration(w.route.GetGeneration() + 1)
-		}
-		w.route = r
-	}
-	w.checkInvariants(before)
-	w.podsStart()
-	if w.gateway {
-		w.accept()
-	}
-	return p
-}
-
-func (w *routedWorld) podsStart() {
-	for hash, rs := range w.rss {
-		rs.Status.Replicas = *rs.Spec.Replicas
-		rs.Status.ReadyReplicas, rs.Status.AvailableReplicas = *rs.Spec.Replicas, *rs.Spec.Replicas
-		if w.unready[hash] {
-			rs.Status.ReadyReplicas, rs.Status.AvailableReplicas = 0, 0
-		}
-	}
-}
-
-// accept writes the status a gateway writes once it has taken in the route's generation.
-func (w *routedWorld) accept() {
-	_ = unstructured.SetNestedSlice(w.route.Object, []any{map[string]any{
-		"parentRef":  map[string]any{"name": "gw"},
-		"conditions": []any{map[string]any{"type": "Accepted", "status": "True", "observedGeneration": w.route.GetGeneration()}},
-	}}, "status", "parents")
-}
+// route is the world's one route, as the last reconcile left it.
+func (w *routedWorld) route() *unstructured.Unstructured { return w.Routes[0].Object }
 
 // checkInvariants holds after every reconcile, with the pods as they were when it planned
 // (new pods only start afterwards):
@@ -103,9 +57,9 @@ func (w *routedWorld) accept() {
 func (w *routedWorld) checkInvariants(before *unstructured.Unstructured) {
 	w.t.Helper()
 	s := gatewayapi.State{StableService: "shop-stable", CanaryService: "shop-canary", ServiceNamespace: "default"}
-	canary, stable, _ := gatewayapi.Weights(w.route, s)
+	canary, stable, _ := gatewayapi.Weights(w.route(), s)
 	oldCanary, oldStable, _ := gatewayapi.Weights(before, s)
-	total := *w.ro.Spec.Replicas
+	total := *w.Rollout.Spec.Replicas
 	share := func(a, b int64) float64 { return float64(a) / float64(max(a+b, 1)) }
 	grew := map[string]bool{
 		"shop-canary": share(canary, stable) > share(oldCanary, oldStable),
@@ -116,22 +70,22 @@ func (w *routedWorld) checkInvariants(before *unstructured.Unstructured) {
 			continue
 		}
 		weight = weight * 100 / (canary + stable)
-		rs := w.rss[w.selector(svc)]
+		rs := w.ReplicaSets[w.Selector(svc)]
 		need := int32((int64(total)*weight + 99) / 100)
 		if rs == nil || rs.Status.AvailableReplicas < need || *rs.Spec.Replicas < need {
-			w.t.Fatalf("%s gets weight %d but selects %v with too few pods: %s", svc, weight, w.selector(svc), w.snapshot())
+			w.t.Fatalf("%s gets weight %d but selects %v with too few pods: %s", svc, weight, w.Selector(svc), w.Snapshot())
 		}
 	}
 	if w.ruleNames() != "-" {
-		rs := w.rss[w.selector("shop-canary")]
+		rs := w.ReplicaSets[w.Selector("shop-canary")]
 		if rs == nil || rs.Status.AvailableReplicas == 0 {
-			w.t.Fatalf("header rule %s routes to a canary without pods: %s", w.ruleNames(), w.snapshot())
+			w.t.Fatalf("header rule %s routes to a canary without pods: %s", w.ruleNames(), w.Snapshot())
 		}
 	}
 }
 
 func (w *routedWorld) ruleNames() string {
-	rules, _, _ := unstructured.NestedSlice(w.route.Object, "spec", "rules")
+	rules, _, _ := unstructured.NestedSlice(w.route().Object, "spec", "rules")
 	out := ""
 	for i, r := range rules {
 		name, _ := r.(map[string]any)["name"].(string)
@@ -146,21 +100,9 @@ func (w *routedWorld) ruleNames() string {
 	return out
 }
 
-func (w *routedWorld) settle() {
-	w.t.Helper()
-	for range 200 {
-		before := w.snapshot() + w.ruleNames() + w.weights()
-		w.reconcile()
-		if w.snapshot()+w.ruleNames()+w.weights() == before {
-			return
-		}
-	}
-	w.t.Fatalf("no settle: %s", w.snapshot())
-}
-
 func (w *routedWorld) weights() string {
 	s := gatewayapi.State{StableService: "shop-stable", CanaryService: "shop-canary", ServiceNamespace: "default"}
-	c, st, _ := gatewayapi.Weights(w.route, s)
+	c, st, _ := gatewayapi.Weights(w.route(), s)
 	return formatWeights(c, st)
 }
 
@@ -169,7 +111,7 @@ func formatWeights(c, s int64) string { return fmt.Sprintf("%d/%d", c, s) }
 func (w *routedWorld) expectRoute(weights, rules string) {
 	w.t.Helper()
 	if w.weights() != weights || w.ruleNames() != rules {
-		w.t.Fatalf("route %s rules %s, want %s rules %s (%s)", w.weights(), w.ruleNames(), weights, rules, w.snapshot())
+		w.t.Fatalf("route %s rules %s, want %s rules %s (%s)", w.weights(), w.ruleNames(), weights, rules, w.Snapshot())
 	}
 }
 
@@ -198,21 +140,21 @@ func TestRoutedCanaryHoldsTrafficUntilPodsAreUp(t *testing.T) {
 	w.expectRoute("0/100", "-")
 	w.expect(v1alpha1.RolloutPhaseHealthy, "")
 
-	w.deploy("v2")
-	w.unready["v2"] = true
+	w.Deploy("v2")
+	w.Unready["v2"] = true
 	w.settle()
 	w.expectStep(0)
 	w.expectReplicas("v2", 1)
 	w.expectRoute("0/100", "-")
 
-	delete(w.unready, "v2")
+	delete(w.Unready, "v2")
 	w.settle()
 	w.expectStep(2)
 	w.expectRoute("10/90", "-,beta")
 	w.expectReplicas("v2", 1)
 	w.expectReplicas("v1", 4)
-	if w.route.GetLabels()[gatewayapi.DefaultInProgressLabelKey] != "in-progress" {
-		t.Fatalf("no in-progress label: %v", w.route.GetLabels())
+	if w.route().GetLabels()[gatewayapi.DefaultInProgressLabelKey] != "in-progress" {
+		t.Fatalf("no in-progress label: %v", w.route().GetLabels())
 	}
 
 	w.promote()
@@ -221,15 +163,15 @@ func TestRoutedCanaryHoldsTrafficUntilPodsAreUp(t *testing.T) {
 	w.expectRoute("50/50", "-,beta")
 	w.expectReplicas("v2", 2)
 
-	w.now = w.now.Add(31 * time.Second)
+	w.Now = w.Now.Add(31 * time.Second)
 	w.settle()
 	w.expect(v1alpha1.RolloutPhaseProgressing, "old replicas are pending termination")
 	w.expectRoute("0/100", "-")
-	if w.selector("shop-stable") != "v2" || len(w.route.GetLabels()) != 0 {
-		t.Fatalf("after completion: stable Service %s, labels %v", w.selector("shop-stable"), w.route.GetLabels())
+	if w.Selector("shop-stable") != "v2" || len(w.route().GetLabels()) != 0 {
+		t.Fatalf("after completion: stable Service %s, labels %v", w.Selector("shop-stable"), w.route().GetLabels())
 	}
 	w.expectReplicas("v1", 4) // scaleDownDelaySeconds
-	w.now = w.now.Add(31 * time.Second)
+	w.Now = w.Now.Add(31 * time.Second)
 	w.settle()
 	w.expectReplicas("v1", 0)
 	w.expectReplicas("v2", 4)
@@ -243,19 +185,19 @@ func TestRoutedDynamicStableScale(t *testing.T) {
 	strategy.Canary.DynamicStableScale = true
 	w := newRoutedWorld(t, strategy, 4)
 	w.settle()
-	w.deploy("v2")
+	w.Deploy("v2")
 	w.settle()
 	w.expectStep(1)
 	w.expectRoute("75/25", "-")
 	w.expectReplicas("v2", 3)
 	w.expectReplicas("v1", 1)
 
-	w.ro.Status.Abort = true
-	w.unready["v1"] = true // the stable's returning pods take a while
+	w.Rollout.Status.Abort = true
+	w.Unready["v1"] = true // the stable's returning pods take a while
 	w.settle()
 	w.expectRoute("75/25", "-")
 	w.expectReplicas("v1", 4)
-	delete(w.unready, "v1")
+	delete(w.Unready, "v1")
 	w.settle()
 	w.expectRoute("0/100", "-")
 	w.expect(v1alpha1.RolloutPhaseDegraded, "RolloutAborted: Rollout aborted update to revision 2")
@@ -265,22 +207,22 @@ func TestRoutedDynamicStableScale(t *testing.T) {
 // new generation, and reports verified weights in the status.
 func TestRoutedStepWaitsForVerification(t *testing.T) {
 	w := newRoutedWorld(t, routedStrategy(weightStep(20), pauseStep(0)), 5)
-	w.verify = true
-	w.gateway = true
+	w.VerifyRoutes = true
+	w.GatewayAccepts = true
 	w.settle()
-	w.deploy("v2")
-	w.gateway = false
+	w.Deploy("v2")
+	w.GatewayAccepts = false
 	w.settle()
 	w.expectStep(0)
 	w.expectRoute("20/80", "-")
-	if v := w.ro.Status.Canary.Weights.Verified; v == nil || *v {
+	if v := w.Rollout.Status.Canary.Weights.Verified; v == nil || *v {
 		t.Fatalf("verified = %v before the gateway accepted", v)
 	}
-	w.gateway = true
-	w.accept()
+	w.GatewayAccepts = true
+	w.AcceptRoutes()
 	w.settle()
 	w.expectStep(1)
-	if v := w.ro.Status.Canary.Weights.Verified; v == nil || !*v {
+	if v := w.Rollout.Status.Canary.Weights.Verified; v == nil || !*v {
 		t.Fatalf("verified = %v after the gateway accepted", v)
 	}
 	w.expectReplicas("v2", 1)
@@ -293,7 +235,7 @@ func TestRoutedMaxTrafficWeight(t *testing.T) {
 	w := newRoutedWorld(t, strategy, 8)
 	w.settle()
 	w.expectRoute("0/1000", "-")
-	w.deploy("v2")
+	w.Deploy("v2")
 	w.settle()
 	w.expectStep(1)
 	w.expectRoute("250/750", "-")
@@ -310,7 +252,7 @@ func TestRoutedCanaryScaleAndMinPods(t *testing.T) {
 	strategy.Canary.MinPodsPerReplicaSet = ptr.To[int32](2)
 	w := newRoutedWorld(t, strategy, 10)
 	w.settle()
-	w.deploy("v2")
+	w.Deploy("v2")
 	w.settle()
 	w.expectStep(2)
 	w.expectRoute("5/95", "-")

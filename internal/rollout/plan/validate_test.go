@@ -1,4 +1,4 @@
-package plan
+package plan_test
 
 import (
 	"strings"
@@ -11,6 +11,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
+	"github.com/aviary-dev/aviary/internal/rollout/plan"
 )
 
 func TestInvalidNamesTheProblem(t *testing.T) {
@@ -49,7 +50,7 @@ func TestInvalidNamesTheProblem(t *testing.T) {
 		"header route not in managedRoutes": {
 			change: func(ro *v1alpha1.Rollout, _ map[string]*corev1.Service) {
 				ro.Spec.Strategy.Canary.TrafficRouting = &v1alpha1.RolloutTrafficRouting{
-					Plugins: map[string]apiextensionsv1.JSON{GatewayAPIPlugin: {Raw: []byte(`{"httpRoute":"shop"}`)}},
+					Plugins: map[string]apiextensionsv1.JSON{plan.GatewayAPIPlugin: {Raw: []byte(`{"httpRoute":"shop"}`)}},
 				}
 				ro.Spec.Strategy.Canary.Steps = append(ro.Spec.Strategy.Canary.Steps,
 					v1alpha1.CanaryStep{SetHeaderRoute: &v1alpha1.SetHeaderRoute{Name: "beta"}})
@@ -84,8 +85,8 @@ func TestInvalidNamesTheProblem(t *testing.T) {
 				StableService: "shop-stable", CanaryService: "shop-canary",
 				Steps: []v1alpha1.CanaryStep{weight(50), pause("")},
 			}}, 2)
-			tc.change(w.ro, w.services)
-			got := Invalid(w.ro, w.services)
+			tc.change(w.Rollout, w.Services)
+			got := plan.Invalid(w.Rollout, w.Services)
 			if tc.want == "" && got != "" {
 				t.Fatalf("a valid spec was refused: %s", got)
 			}
@@ -111,7 +112,7 @@ func TestProblemsListsEveryProblem(t *testing.T) {
 			}},
 		},
 	}
-	got := Problems(ro, map[string]*corev1.Service{})
+	got := plan.Problems(ro, map[string]*corev1.Service{})
 	want := []string{
 		"spec.strategy.canary.steps[0]: setCanaryScale needs spec.strategy.canary.trafficRouting",
 		"spec.strategy.canary.steps[1]: setHeaderRoute: beta needs spec.strategy.canary.trafficRouting",
@@ -121,7 +122,7 @@ func TestProblemsListsEveryProblem(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if Invalid(ro, map[string]*corev1.Service{}) != want[0] {
-		t.Fatalf("Invalid %q, want the first problem", Invalid(ro, map[string]*corev1.Service{}))
+	if plan.Invalid(ro, map[string]*corev1.Service{}) != want[0] {
+		t.Fatalf("Invalid %q, want the first problem", plan.Invalid(ro, map[string]*corev1.Service{}))
 	}
 }
