@@ -19,7 +19,7 @@ import (
 // A message means a template is missing: the spec cannot be run as written.
 func (r *Reconciler) observeAnalysis(ctx context.Context, ro *v1alpha1.Rollout) (plan.AnalysisObserved, string, error) {
 	out := plan.AnalysisObserved{Templates: map[string]*v1alpha1.AnalysisTemplateSpec{}}
-	refs := analysisRefs(ro)
+	refs := plan.AnalysisTemplateRefs(ro)
 	for len(refs) > 0 {
 		ref := refs[0]
 		refs = refs[1:]
@@ -79,29 +79,6 @@ func (r *Reconciler) template(ctx context.Context, ns string, ref v1alpha1.Analy
 	return &t.Spec, "", nil
 }
 
-// analysisRefs lists every template the strategy refers to.
-func analysisRefs(ro *v1alpha1.Rollout) []v1alpha1.AnalysisTemplateRef {
-	var refs []v1alpha1.AnalysisTemplateRef
-	if c := ro.Spec.Strategy.Canary; c != nil {
-		if c.Analysis != nil {
-			refs = append(refs, c.Analysis.Templates...)
-		}
-		for _, s := range c.Steps {
-			if s.Analysis != nil {
-				refs = append(refs, s.Analysis.Templates...)
-			}
-		}
-	}
-	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
-		for _, a := range []*v1alpha1.RolloutAnalysis{bg.PrePromotionAnalysis, bg.PostPromotionAnalysis} {
-			if a != nil {
-				refs = append(refs, a.Templates...)
-			}
-		}
-	}
-	return refs
-}
-
 // createAnalysisRuns creates the planned runs before the status that names them is written.
 // A run that already exists was created by an earlier reconcile (the cache had not seen it
 // yet, or the controller restarted): it is the same run, not a conflict.
@@ -143,7 +120,7 @@ func (r *Reconciler) rolloutsForTemplate(ctx context.Context, obj client.Object)
 	_, cluster := obj.(*v1alpha1.ClusterAnalysisTemplate)
 	ns := obj.GetNamespace() // "" for a cluster template: Rollouts of every namespace
 	return r.rolloutsInNamespace(ctx, ns, func(ro *v1alpha1.Rollout) bool {
-		for _, ref := range analysisRefs(ro) {
+		for _, ref := range plan.AnalysisTemplateRefs(ro) {
 			if ref.TemplateName == obj.GetName() && ref.ClusterScope == cluster {
 				return true
 			}

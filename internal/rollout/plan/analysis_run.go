@@ -201,3 +201,27 @@ func applyRolloutArgs(o Observed, ras []v1alpha1.AnalysisRunArgument, args []v1a
 	}
 	return nil
 }
+
+// AnalysisTemplateRefs lists every template reference of a Rollout's analyses: the canary's
+// background analysis and analysis steps, and blue-green's pre- and post-promotion analysis.
+func AnalysisTemplateRefs(ro *v1alpha1.Rollout) []v1alpha1.AnalysisTemplateRef {
+	analyses := []*v1alpha1.RolloutAnalysis{}
+	if c := ro.Spec.Strategy.Canary; c != nil {
+		if c.Analysis != nil {
+			analyses = append(analyses, &c.Analysis.RolloutAnalysis)
+		}
+		for _, s := range c.Steps {
+			analyses = append(analyses, s.Analysis)
+		}
+	}
+	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
+		analyses = append(analyses, bg.PrePromotionAnalysis, bg.PostPromotionAnalysis)
+	}
+	var refs []v1alpha1.AnalysisTemplateRef
+	for _, a := range analyses {
+		if a != nil {
+			refs = append(refs, a.Templates...)
+		}
+	}
+	return refs
+}

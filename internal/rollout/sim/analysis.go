@@ -53,34 +53,10 @@ func (w *World) StandInTemplates() {
 	if w.Templates == nil {
 		w.Templates = map[string]*v1alpha1.AnalysisTemplateSpec{}
 	}
-	for _, ref := range templateRefs(w.Rollout) {
+	for _, ref := range plan.AnalysisTemplateRefs(w.Rollout) {
 		key := plan.TemplateKey(ref)
 		if _, ok := w.Templates[key]; !ok {
 			w.Templates[key] = &v1alpha1.AnalysisTemplateSpec{Metrics: []v1alpha1.Metric{{Name: key}}}
 		}
 	}
-}
-
-// templateRefs lists the templates the strategy names directly: background analysis, analysis
-// steps, and blue-green pre- and post-promotion analysis.
-func templateRefs(ro *v1alpha1.Rollout) []v1alpha1.AnalysisTemplateRef {
-	var analyses []*v1alpha1.RolloutAnalysis
-	if c := ro.Spec.Strategy.Canary; c != nil {
-		if c.Analysis != nil {
-			analyses = append(analyses, &c.Analysis.RolloutAnalysis)
-		}
-		for _, s := range c.Steps {
-			analyses = append(analyses, s.Analysis)
-		}
-	}
-	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
-		analyses = append(analyses, bg.PrePromotionAnalysis, bg.PostPromotionAnalysis)
-	}
-	var refs []v1alpha1.AnalysisTemplateRef
-	for _, a := range analyses {
-		if a != nil {
-			refs = append(refs, a.Templates...)
-		}
-	}
-	return refs
 }
