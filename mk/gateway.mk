@@ -1,23 +1,14 @@
 # aviary gateway: benchmark and Gateway API conformance (docs/gateway.md, docs/benchmarks.md,
 # docs/conformance.md).
 
-.PHONY: bench-gateway conformance test-gateway-fuzz
-
-## bench-gateway: wrk through the gateway vs direct vs nginx, latency at half load, weight change (installs wrk, nginx)
-bench-gateway:
+.PHONY: bench-gateway
+bench-gateway: ## wrk through the gateway vs direct vs nginx, latency at half load, weight change (installs wrk, nginx).
 	hack/bench-gateway/run.sh $(BENCH_ARGS)
 
-## test-gateway-fuzz: run each gateway fuzz target for FUZZTIME (default 20s)
-FUZZTIME ?= 20s
-test-gateway-fuzz:
-	go test ./internal/gateway/route -run XXX -fuzz FuzzLookup -fuzztime $(FUZZTIME)
-	go test ./internal/gateway/route -run XXX -fuzz FuzzPrefixMatches -fuzztime $(FUZZTIME)
-	go test ./internal/gateway/balance -run XXX -fuzz FuzzForUserMonotonic -fuzztime $(FUZZTIME)
-	go test ./internal/gateway/balance -run XXX -fuzz FuzzUserKeyOf -fuzztime $(FUZZTIME)
-	go test ./internal/gateway/h1 -run XXX -fuzz FuzzConnection -fuzztime $(FUZZTIME)
-	go test ./internal/gateway/h1 -run XXX -fuzz FuzzParseRequestAgreesWithNetHTTP -fuzztime $(FUZZTIME)
-	go test ./internal/gateway/proxy -run XXX -fuzz FuzzRawAnswerAgreesWithNetHTTP -fuzztime $(FUZZTIME)
+.PHONY: test-gateway-fuzz
+test-gateway-fuzz: ## Run the gateway's fuzz targets for FUZZTIME each (default 20s): make fuzz, limited to internal/gateway.
+	$(MAKE) --no-print-directory fuzz FUZZ_DIRS=internal/gateway
 
-## conformance: the Gateway API conformance suite (GATEWAY-HTTP core) against the gateway
-conformance:
+.PHONY: conformance
+conformance: ## The Gateway API conformance suite (GATEWAY-HTTP core) against the gateway.
 	hack/conformance/run.sh $(CONFORMANCE_ARGS)

@@ -261,7 +261,7 @@ func withNodeSpec(o Options, apiPort int) nodeutil.NodeOpt {
 		}
 		n.Status.Capacity, n.Status.Allocatable = capacity, capacity.DeepCopy()
 		n.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: HostIP}}
-		n.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(apiPort) //nolint:gosec // a TCP port
+		n.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(apiPort)
 		n.Status.NodeInfo = corev1.NodeSystemInfo{
 			OperatingSystem: "linux", Architecture: runtime.GOARCH, KubeletVersion: "v1.37.2-aviary",
 			ContainerRuntimeVersion: "aviary-local://1", OSImage: "aviary local node (in-process HTTP containers)",

@@ -132,13 +132,10 @@ func checkTCP(ctx context.Context, t *corev1.TCPSocketAction, podIP string, port
 // resolvePort turns a probe's port (a number or a container port's name) into a number.
 func resolvePort(p intstr.IntOrString, ports []corev1.ContainerPort) (int, error) {
 	if p.Type == intstr.Int {
-		if p.IntVal < 1 || p.IntVal > 65535 {
-			return 0, fmt.Errorf("probe port %d is outside 1..65535", p.IntVal)
-		}
-		return int(p.IntVal), nil
+		return tcpPort(int(p.IntVal))
 	}
 	if n, err := strconv.Atoi(p.StrVal); err == nil {
-		return resolvePort(intstr.FromInt32(int32(n)), ports) //nolint:gosec // range checked there
+		return tcpPort(n)
 	}
 	for _, cp := range ports {
 		if cp.Name == p.StrVal {
@@ -146,6 +143,15 @@ func resolvePort(p intstr.IntOrString, ports []corev1.ContainerPort) (int, error
 		}
 	}
 	return 0, fmt.Errorf("probe port %q names no port of the container", p.StrVal)
+}
+
+// tcpPort returns n when it is a TCP port number. It checks the int a string port parses to
+// before any narrowing, so that 4294967376 is refused rather than wrapped round to 80.
+func tcpPort(n int) (int, error) {
+	if n < 1 || n > 65535 {
+		return 0, fmt.Errorf("probe port %d is outside 1..65535: use a container port's number or name", n)
+	}
+	return n, nil
 }
 
 func pathOrRoot(p string) string {

@@ -37,7 +37,7 @@ func TestCheckProbeHTTPGet(t *testing.T) {
 	}))
 	defer srv.Close()
 	host, port := serverPort(t, srv)
-	ports := []corev1.ContainerPort{{Name: "http", ContainerPort: int32(port)}} //nolint:gosec // a TCP port
+	ports := []corev1.ContainerPort{{Name: "http", ContainerPort: int32(port)}}
 	client := newProbeClient()
 	probe := func(path string, p intstr.IntOrString) *corev1.Probe {
 		return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
@@ -50,7 +50,7 @@ func TestCheckProbeHTTPGet(t *testing.T) {
 		ok   bool
 		msg  string
 	}{
-		{"200 by number", probe("/ok", intstr.FromInt32(int32(port))), true, ""}, //nolint:gosec // a TCP port
+		{"200 by number", probe("/ok", intstr.FromInt32(int32(port))), true, ""},
 		{"200 by port name", probe("/ok", intstr.FromString("http")), true, ""},
 		{"302", probe("/redirect", intstr.FromString("http")), true, ""},
 		{"500", probe("/fail", intstr.FromString("http")), false, "statuscode: 500"},
@@ -69,7 +69,7 @@ func TestCheckProbeTCPAndTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	port := l.Addr().(*net.TCPAddr).Port
-	tcp := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(int32(port))}}} //nolint:gosec // a TCP port
+	tcp := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(int32(port))}}}
 	if got := checkProbe(context.Background(), newProbeClient(), tcp, "127.0.0.1", nil); !got.OK {
 		t.Errorf("tcp probe of a listening port failed: %s", got.Message)
 	}
@@ -87,7 +87,7 @@ func TestCheckProbeTCPAndTimeout(t *testing.T) {
 	}))
 	defer slow.Close()
 	host, sport := serverPort(t, slow)
-	p := &corev1.Probe{TimeoutSeconds: 1, ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Port: intstr.FromInt32(int32(sport))}}} //nolint:gosec // a TCP port
+	p := &corev1.Probe{TimeoutSeconds: 1, ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Port: intstr.FromInt32(int32(sport))}}}
 	if got := checkProbe(context.Background(), newProbeClient(), p, host, nil); got.OK {
 		t.Error("probe of a server slower than timeoutSeconds passed")
 	}
@@ -136,6 +136,22 @@ func TestRestartBackoff(t *testing.T) {
 	for n, want := range map[int32]time.Duration{1: 0, 2: 10 * time.Second, 3: 20 * time.Second, 4: 40 * time.Second, 10: 5 * time.Minute} {
 		if got := restartBackoff(n); got != want {
 			t.Errorf("restartBackoff(%d) = %s, want %s", n, got, want)
+		}
+	}
+}
+
+// TestResolvePortRefusesNumbersOutsideTCPRange: a port given as a string is range-checked as
+// the number it spells, not after narrowing to int32 (4294967376 would wrap round to 80).
+func TestResolvePortRefusesNumbersOutsideTCPRange(t *testing.T) {
+	ports := []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}}
+	for _, p := range []intstr.IntOrString{intstr.FromString("4294967376"), intstr.FromString("0"), intstr.FromString("65536"), intstr.FromInt32(70000)} {
+		if n, err := resolvePort(p, ports); err == nil || !strings.Contains(err.Error(), "outside 1..65535") {
+			t.Errorf("resolvePort(%s) = %d, %v; want an error that the port is outside 1..65535", p.String(), n, err)
+		}
+	}
+	for p, want := range map[intstr.IntOrString]int{intstr.FromString("80"): 80, intstr.FromInt32(65535): 65535, intstr.FromString("http"): 8080} {
+		if n, err := resolvePort(p, ports); err != nil || n != want {
+			t.Errorf("resolvePort(%s) = %d, %v; want %d", p.String(), n, err, want)
 		}
 	}
 }

@@ -167,9 +167,9 @@ func asInt(in any) (int64, error) {
 	case int64:
 		return v, nil
 	case uint:
-		return int64(v), nil //nolint:gosec // measured values are far below 2^63
+		return int64(v), nil
 	case uint64:
-		return int64(v), nil //nolint:gosec // measured values are far below 2^63
+		return int64(v), nil
 	case string:
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {

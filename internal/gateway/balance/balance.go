@@ -24,7 +24,7 @@ func Weighted(backends []*route.Backend, total uint64) *route.Backend {
 	if len(backends) == 1 {
 		return backends[0]
 	}
-	n := rand.Uint64N(total)
+	n := rand.Uint64N(total) //nolint:gosec // a weighted choice of backend, not a secret
 	for _, b := range backends {
 		w := uint64(b.Weight)
 		if n < w {

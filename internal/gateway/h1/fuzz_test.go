@@ -29,7 +29,7 @@ func FuzzConnection(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	_, addr := serve(&testing.T{}, servedBy())
+	_, addr := serve(f, servedBy())
 	f.Fuzz(func(t *testing.T, input []byte) {
 		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 		if err != nil {

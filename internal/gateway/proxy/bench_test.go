@@ -12,9 +12,7 @@ import (
 // BenchmarkProxy measures one proxied request over keep-alive loopback connections
 // (`go test -bench Proxy -cpuprofile` to see where a request's CPU goes).
 func BenchmarkProxy(b *testing.B) {
-	t := &testing.T{}
-	a := newEcho(t, "a")
-	defer a.srv.Close()
+	a := newEcho(b, "a")
 	h := New(discard(), DefaultOptions())
 	h.Store(table(prefix("/", rule("r", backend("a", 1, a.addr())))))
 	srv := newServer(h)

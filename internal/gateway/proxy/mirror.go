@@ -44,7 +44,7 @@ func (m *mirrorer) mirror(r *http.Request, mirrors []route.Mirror) {
 	}
 	hdr := mirrorHeader(r)
 	for _, mr := range mirrors {
-		if mr.Numerator == 0 || rand.Uint32N(mr.Denominator) >= mr.Numerator {
+		if mr.Numerator == 0 || rand.Uint32N(mr.Denominator) >= mr.Numerator { //nolint:gosec // samples the mirrored share, not a secret
 			continue
 		}
 		addr, ok := mr.Backend.NextEndpoint()
@@ -83,7 +83,7 @@ func mirrorHeader(r *http.Request) http.Header {
 
 func (m *mirrorer) send(req *http.Request) {
 	defer func() { <-m.slots }()
-	resp, err := m.client.Do(req)
+	resp, err := m.client.Do(req) //nolint:gosec // the mirror backend is the route's, not the request's
 	if err != nil {
 		return
 	}

@@ -28,7 +28,7 @@ type echo struct {
 	seen []*http.Request
 }
 
-func newEcho(t *testing.T, name string) *echo {
+func newEcho(t testing.TB, name string) *echo {
 	e := &echo{name: name}
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.mu.Lock()

@@ -43,7 +43,7 @@ type call struct {
 // non-blocking. p must not be empty.
 func ReadWrite(trap, fd uintptr, p []byte) (int, syscall.Errno) {
 	for {
-		r, _, e := syscall.RawSyscall(trap, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		r, _, e := syscall.RawSyscall(trap, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p))) //nolint:gosec // p is non-empty and outlives the call
 		switch e {
 		case syscall.EINTR:
 			continue

@@ -13,8 +13,7 @@ import (
 // a pooled backend connection) on loopback keep-alive connections; run with -benchmem,
 // -cpuprofile or -memprofile to see where a request's CPU and allocations go.
 func BenchmarkGatewayRequest(b *testing.B) {
-	t := &testing.T{}
-	_, _, sock := start(t, slowBackend(t, 0), DefaultLimits())
+	_, _, sock := start(b, slowBackend(b, 0), DefaultLimits())
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {

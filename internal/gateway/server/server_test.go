@@ -17,7 +17,7 @@ import (
 	"github.com/aviary-dev/aviary/internal/gateway/route"
 )
 
-func freeSocket(t *testing.T) string {
+func freeSocket(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -29,7 +29,7 @@ func freeSocket(t *testing.T) string {
 }
 
 // start serves a table whose one socket forwards everything to backend.
-func start(t *testing.T, backend string, limits Limits) (*Server, *proxy.Handler, string) {
+func start(t testing.TB, backend string, limits Limits) (*Server, *proxy.Handler, string) {
 	t.Helper()
 	sock := freeSocket(t)
 	h := proxy.New(logr.Discard(), proxy.DefaultOptions())
@@ -44,7 +44,7 @@ func start(t *testing.T, backend string, limits Limits) (*Server, *proxy.Handler
 	return s, h, sock
 }
 
-func slowBackend(t *testing.T, delay time.Duration) string {
+func slowBackend(t testing.TB, delay time.Duration) string {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(delay)
 		_, _ = io.WriteString(w, "done")

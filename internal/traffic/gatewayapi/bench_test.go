@@ -7,8 +7,7 @@ import (
 
 // BenchmarkEdit measures one route edit with a header rule on a route with several rules.
 func BenchmarkEdit(b *testing.B) {
-	t := &testing.T{}
-	in := readRoute(t, filepath.Join("testdata", "http-extra-rules.in.yaml"))
+	in := readRoute(b, filepath.Join("testdata", "http-extra-rules.in.yaml"))
 	c := goldenCases()["http-extra-rules"]
 	b.ReportAllocs()
 	for b.Loop() {

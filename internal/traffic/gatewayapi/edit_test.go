@@ -69,7 +69,7 @@ func goldenCases() map[string]struct {
 	}
 }
 
-func readRoute(t *testing.T, path string) *unstructured.Unstructured {
+func readRoute(t testing.TB, path string) *unstructured.Unstructured {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
