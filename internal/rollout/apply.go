@@ -27,6 +27,12 @@ import (
 // finding no deadline on a ReplicaSet still up, stamped a new one: the old version stayed 30 s
 // longer, sometimes several times over.
 func (r *Reconciler) apply(ctx context.Context, ro *v1alpha1.Rollout, p plan.Plan) error {
+	if err := r.createReplicaSet(ctx, ro, p.CreateReplicaSet); err != nil {
+		return err
+	}
+	if err := r.writeRevisions(ctx, ro, p.Revisions); err != nil {
+		return err
+	}
 	if err := r.scaleReplicaSets(ctx, ro, p); err != nil {
 		return err
 	}
@@ -59,6 +65,39 @@ func (r *Reconciler) apply(ctx context.Context, ro *v1alpha1.Rollout, p plan.Pla
 	}
 	for _, e := range p.Events {
 		r.Events.Event(ro, e.Type, e.Reason, e.Message)
+	}
+	return nil
+}
+
+// createReplicaSet creates the planned new ReplicaSet. A name already taken means an earlier
+// reconcile created it, or someone else did: either way the caller plans again from fresh
+// state. A refusal is reported on the Rollout (see reportCreateError).
+func (r *Reconciler) createReplicaSet(ctx context.Context, ro *v1alpha1.Rollout, rs *appsv1.ReplicaSet) error {
+	if rs == nil {
+		return nil
+	}
+	err := r.Client.Create(ctx, rs.DeepCopy())
+	switch {
+	case apierrors.IsAlreadyExists(err):
+		return err
+	case err != nil:
+		return r.reportCreateError(ctx, ro, rs.Name, err)
+	}
+	return nil
+}
+
+// writeRevisions moves ReplicaSets to the revision numbers the plan gives them.
+func (r *Reconciler) writeRevisions(ctx context.Context, ro *v1alpha1.Rollout, revisions map[string]int64) error {
+	for name, revision := range revisions {
+		rs := &appsv1.ReplicaSet{}
+		if err := r.Client.Get(ctx, types.NamespacedName{Namespace: ro.Namespace, Name: name}, rs); err != nil {
+			return fmt.Errorf("reading ReplicaSet %q: %w", name, err)
+		}
+		patch := client.MergeFromWithOptions(rs.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		rs.Annotations[v1alpha1.RevisionAnnotation] = fmt.Sprint(revision)
+		if err := r.Client.Patch(ctx, rs, patch); err != nil {
+			return fmt.Errorf("moving ReplicaSet %q to revision %d: %w", name, revision, err)
+		}
 	}
 	return nil
 }

@@ -108,9 +108,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		return ctrl.Result{}, nil
 	}
 	p, err := r.plan(ctx, ro)
-	if errors.Is(err, errTemplateRefused) {
-		return ctrl.Result{}, nil // reported; an edit of the template brings the Rollout back
-	}
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -118,9 +115,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		return ctrl.Result{}, err
 	}
 	if err := r.apply(ctx, ro, p); err != nil {
-		if apierrors.IsConflict(err) {
-			// Someone (the CLI, the ReplicaSet controller) wrote in between: plan again from
-			// fresh state, without logging an error for an ordinary race.
+		if errors.Is(err, errTemplateRefused) {
+			return ctrl.Result{}, nil // reported; an edit of the template brings the Rollout back
+		}
+		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
+			// Someone (the CLI, the ReplicaSet controller) wrote in between, or an earlier
+			// reconcile created the new ReplicaSet: plan again from fresh state, without
+			// logging an error for an ordinary race.
 			return ctrl.Result{RequeueAfter: conflictRetry}, nil
 		}
 		return ctrl.Result{}, err
@@ -133,8 +134,7 @@ func (r *Reconciler) ours(ro *v1alpha1.Rollout) bool {
 	return ro.Labels[v1alpha1.InstanceIDLabel] == r.InstanceID
 }
 
-// plan observes the world and decides; the only write it does is creating the new
-// ReplicaSet, since planning needs it to exist.
+// plan observes the world and decides; it writes nothing.
 func (r *Reconciler) plan(ctx context.Context, ro *v1alpha1.Rollout) (plan.Plan, error) {
 	now := metav1.NewTime(r.Clock.Now())
 	if msg, err := r.resolveTemplate(ctx, ro); err != nil || msg != "" {
@@ -159,11 +159,12 @@ func (r *Reconciler) plan(ctx context.Context, ro *v1alpha1.Rollout) (plan.Plan,
 	if err != nil {
 		return plan.Plan{}, err
 	}
-	newRS, err := r.ensureNewReplicaSet(ctx, ro, owned)
+	newRS, stored, collision, err := r.observeNewReplicaSet(ctx, ro, owned)
 	if err != nil {
 		return plan.Plan{}, err
 	}
-	o := plan.Observed{Rollout: ro, NewRS: newRS, Services: services, Now: now.Time, Traffic: traffic, Analysis: analysisObserved}
+	o := plan.Observed{Rollout: ro, NewRS: newRS, StoredNewRS: stored, HashCollision: collision,
+		Services: services, Now: now.Time, Traffic: traffic, Analysis: analysisObserved}
 	sortRoles(&o, owned)
 	if o.Pods, err = r.restartPods(ctx, ro, owned); err != nil {
 		return plan.Plan{}, err
@@ -199,84 +200,55 @@ func (r *Reconciler) resolveTemplate(ctx context.Context, ro *v1alpha1.Rollout) 
 	return "", nil
 }
 
-// ensureNewReplicaSet finds or creates the ReplicaSet of the current template. ReplicaSets are
-// known by their pod-template hash: the API server defaults the pod template of a ReplicaSet
-// but not the one inside a Rollout, so the templates themselves cannot be compared. A
-// returning template (undo) reuses its old ReplicaSet under a new revision number.
-func (r *Reconciler) ensureNewReplicaSet(ctx context.Context, ro *v1alpha1.Rollout, owned []*appsv1.ReplicaSet) (*appsv1.ReplicaSet, error) {
+// observeNewReplicaSet finds the ReplicaSet of the current template and returns it as the plan
+// must see it (newRS), the stored one (nil when it does not exist yet), and whether its name is
+// taken by a ReplicaSet the Rollout does not control (a hash collision). ReplicaSets are known
+// by their pod-template hash: the API server defaults the pod template of a ReplicaSet but not
+// the one inside a Rollout, so the templates themselves cannot be compared. A returning
+// template (undo) takes the next revision number; a missing ReplicaSet is built here and
+// created by apply.
+func (r *Reconciler) observeNewReplicaSet(ctx context.Context, ro *v1alpha1.Rollout, owned []*appsv1.ReplicaSet) (newRS, stored *appsv1.ReplicaSet, collision bool, err error) {
 	var maxRevision int64
 	for _, rs := range owned {
 		maxRevision = max(maxRevision, plan.RevisionOf(rs))
 	}
 	hash := PodTemplateHash(ro.Spec.Template, ro.Status.CollisionCount)
 	for _, rs := range owned {
-		if plan.HashOf(rs) != hash {
-			continue
+		if plan.HashOf(rs) == hash {
+			return plan.AsNewestRevision(rs, maxRevision), rs, false, nil
 		}
-		if plan.RevisionOf(rs) < maxRevision {
-			return r.bumpRevision(ctx, rs, maxRevision+1)
-		}
-		return rs, nil
 	}
-	rs := newReplicaSet(ro, hash, maxRevision+1)
-	decorateNewReplicaSet(ro, rs)
-	err := r.Client.Create(ctx, rs)
-	if apierrors.IsAlreadyExists(err) {
-		return r.existingReplicaSet(ctx, ro, rs.Name)
+	built := newReplicaSet(ro, hash, maxRevision+1)
+	decorateNewReplicaSet(ro, built)
+	existing, err := r.replicaSetNamed(ctx, ro.Namespace, built.Name)
+	switch {
+	case err != nil:
+		return nil, nil, false, err
+	case existing == nil:
+		return built, nil, false, nil
+	case !metav1.IsControlledBy(existing, ro):
+		return built, nil, true, nil
 	}
-	if err != nil {
-		return nil, r.reportCreateError(ctx, ro, rs.Name, err)
-	}
-	r.Events.Event(ro, corev1.EventTypeNormal, plan.ReasonNewReplicaSetCreated,
-		fmt.Sprintf("Created ReplicaSet %s (revision %d)", rs.Name, maxRevision+1))
-	return rs, nil
+	// Ours, created by an earlier reconcile and not yet in the cache.
+	return plan.AsNewestRevision(existing, maxRevision), existing, false, nil
 }
 
-func (r *Reconciler) bumpRevision(ctx context.Context, rs *appsv1.ReplicaSet, revision int64) (*appsv1.ReplicaSet, error) {
-	patch := client.MergeFrom(rs.DeepCopy())
-	rs.Annotations[v1alpha1.RevisionAnnotation] = fmt.Sprint(revision)
-	if err := r.Client.Patch(ctx, rs, patch); err != nil {
-		return nil, fmt.Errorf("moving ReplicaSet %q to revision %d: %w", rs.Name, revision, err)
-	}
-	return rs, nil
-}
-
-// existingReplicaSet handles a name that is already taken. Usually it is our own ReplicaSet,
-// created by an earlier reconcile and not yet in the cache; a ReplicaSet someone else controls
-// is a collision.
-func (r *Reconciler) existingReplicaSet(ctx context.Context, ro *v1alpha1.Rollout, name string) (*appsv1.ReplicaSet, error) {
+// replicaSetNamed reads a ReplicaSet from the API server, around the cache: whether a name is
+// taken must not depend on how far the cache has caught up. A missing one is nil.
+func (r *Reconciler) replicaSetNamed(ctx context.Context, ns, name string) (*appsv1.ReplicaSet, error) {
 	reader := r.APIReader
 	if reader == nil {
 		reader = r.Client
 	}
 	rs := &appsv1.ReplicaSet{}
-	if err := reader.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: name}, rs); err != nil {
+	err := reader.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, rs)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
 		return nil, fmt.Errorf("reading ReplicaSet %q: %w", name, err)
 	}
-	if metav1.IsControlledBy(rs, ro) {
-		return rs, nil
-	}
-	return nil, r.recordCollision(ctx, ro, name)
-}
-
-// errCollision asks for a new reconcile after the collision count moved.
-var errCollision = errors.New("pod-template hash collision; retrying with a new collision count")
-
-// recordCollision handles a ReplicaSet name taken by another template (a hash collision, or
-// a ReplicaSet we do not own): bump status.collisionCount so the next hash differs.
-func (r *Reconciler) recordCollision(ctx context.Context, ro *v1alpha1.Rollout, name string) error {
-	patch := client.MergeFromWithOptions(ro.DeepCopy(), client.MergeFromWithOptimisticLock{})
-	n := int32(1)
-	if ro.Status.CollisionCount != nil {
-		n = *ro.Status.CollisionCount + 1
-	}
-	ro.Status.CollisionCount = &n
-	replaced := ro.ResourceVersion
-	if err := r.Client.Status().Patch(ctx, ro, patch); err != nil {
-		return err
-	}
-	r.written.wrote(client.ObjectKeyFromObject(ro), replaced, r.Clock.Now())
-	return fmt.Errorf("ReplicaSet %q exists with another template: %w", name, errCollision)
+	return rs, nil
 }
 
 // rolloutsForService maps a Service event to the Rollouts that name it or manage it, so that

@@ -13,7 +13,11 @@ import (
 // BlueGreen plans a blue-green rollout: the new version comes up beside the active one behind
 // the preview Service, and the active Service switches to it at once on promotion.
 func BlueGreen(o Observed) Plan {
+	if o.HashCollision {
+		return collisionPlan(o)
+	}
 	p := newPlan(o.Rollout)
+	planNewReplicaSet(&p, o)
 	st := &p.Status
 	if st.CurrentPodHash != HashOf(o.NewRS) {
 		st.BlueGreen.ScaleUpPreviewCheckPoint = false

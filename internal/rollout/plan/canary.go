@@ -15,7 +15,11 @@ import (
 
 // Canary plans a canary rollout whose traffic share is its replica share.
 func Canary(o Observed) Plan {
+	if o.HashCollision {
+		return collisionPlan(o)
+	}
 	p := newPlan(o.Rollout)
+	planNewReplicaSet(&p, o)
 	c := o.Rollout.Spec.Strategy.Canary
 	beginRevision(&p, o, len(c.Steps))
 	boundStepIndex(&p, len(c.Steps))

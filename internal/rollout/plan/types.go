@@ -17,9 +17,13 @@ import (
 type Observed struct {
 	// Rollout is the object as read, with spec.template resolved from a workloadRef.
 	Rollout *v1alpha1.Rollout
-	// NewRS is the ReplicaSet of the current pod template. The reconciler creates it (with no
-	// replicas) before planning, so it is never nil here.
+	// NewRS is the ReplicaSet of the current pod template as it must be: the stored one, at the
+	// revision it takes now, or one built to be created (with no replicas). Never nil.
 	NewRS *appsv1.ReplicaSet
+	// StoredNewRS is NewRS as stored, nil when it does not exist yet.
+	StoredNewRS *appsv1.ReplicaSet
+	// HashCollision: NewRS's name is taken by a ReplicaSet the Rollout does not control.
+	HashCollision bool
 	// StableRS is the ReplicaSet named by status.stableRS; the same object as NewRS when the
 	// current template is the stable one, nil before the first deploy completes.
 	StableRS *appsv1.ReplicaSet
@@ -39,6 +43,11 @@ type Observed struct {
 
 // Plan is the desired state one reconcile moves towards.
 type Plan struct {
+	// CreateReplicaSet is the new ReplicaSet to create, before any other write; nil when it exists.
+	CreateReplicaSet *appsv1.ReplicaSet
+	// Revisions are the revision numbers to write on ReplicaSets (by name): a returning
+	// template's ReplicaSet becomes the newest revision.
+	Revisions map[string]int64
 	// Replicas is the spec.replicas each ReplicaSet (by name) should have; absent ones keep theirs.
 	Replicas map[string]int32
 	// ScaleDownAt is the time an old ReplicaSet (by name) may be scaled to zero; a nil value
@@ -109,6 +118,7 @@ func (p *Plan) requeue(after time.Duration) {
 
 func newPlan(ro *v1alpha1.Rollout) Plan {
 	return Plan{
+		Revisions:   map[string]int64{},
 		Replicas:    map[string]int32{},
 		ScaleDownAt: map[string]*time.Time{},
 		Selectors:   map[string]string{},

@@ -109,16 +109,16 @@ func (w *World) Deploy(version string) {
 // Version is the pod-template hash of the current template.
 func (w *World) Version() string { return w.version }
 
-// Observe is what a reconcile reads: the Rollout, the ReplicaSet of the current template
-// (created, with no replicas, when it does not exist yet, as the reconciler does before
-// planning), the stable and the other ReplicaSets newest revision first, the Services, the
-// routes and the AnalysisRuns.
+// Observe is what a reconcile reads: the Rollout, the ReplicaSet of the current template (as
+// the reconciler presents it: stored and at the newest revision, or built to be created), the
+// stable and the other ReplicaSets newest revision first, the Services, the routes and the
+// AnalysisRuns.
 func (w *World) Observe() plan.Observed {
-	rs := w.currentReplicaSet()
-	o := plan.Observed{Rollout: w.Rollout.DeepCopy(), NewRS: rs, Services: w.Services, Now: w.Now,
+	rs, stored := w.currentReplicaSet()
+	o := plan.Observed{Rollout: w.Rollout.DeepCopy(), NewRS: rs, StoredNewRS: stored, Services: w.Services, Now: w.Now,
 		Analysis: plan.AnalysisObserved{Runs: w.Runs, Templates: w.Templates}}
 	for _, other := range w.byRevision() {
-		if other == rs {
+		if plan.HashOf(other) == w.version {
 			continue
 		}
 		if plan.HashOf(other) == w.Rollout.Status.StableRS {
@@ -136,22 +136,35 @@ func (w *World) Observe() plan.Observed {
 	return o
 }
 
-// currentReplicaSet is the ReplicaSet of the current template, created on first sight with
-// the next revision.
-func (w *World) currentReplicaSet() *appsv1.ReplicaSet {
+// currentReplicaSet is the ReplicaSet of the current template as the plan sees it, and the
+// stored one: nil when it does not exist yet, in which case it is built with the next
+// revision for the plan to create.
+func (w *World) currentReplicaSet() (desired, stored *appsv1.ReplicaSet) {
 	if rs, ok := w.ReplicaSets[w.version]; ok {
-		return rs
+		return plan.AsNewestRevision(rs, w.revision), rs
 	}
-	w.revision++
 	rs := &appsv1.ReplicaSet{
 		ObjectMeta: metav1.ObjectMeta{Name: w.Rollout.Name + "-" + w.version, Namespace: w.Rollout.Namespace,
 			Labels:      map[string]string{v1alpha1.PodTemplateHashLabel: w.version},
-			Annotations: map[string]string{v1alpha1.RevisionAnnotation: fmt.Sprint(w.revision)}},
+			Annotations: map[string]string{v1alpha1.RevisionAnnotation: fmt.Sprint(w.revision + 1)}},
 		Spec: appsv1.ReplicaSetSpec{Replicas: ptr.To[int32](0)},
 	}
 	rs.CreationTimestamp = metav1.NewTime(w.Now) // rollbackWindow goes by age
-	w.ReplicaSets[w.version] = rs
-	return rs
+	return rs, nil
+}
+
+// createReplicaSets does the plan's ReplicaSet creation and revision writes.
+func (w *World) createReplicaSets(p plan.Plan) {
+	if rs := p.CreateReplicaSet; rs != nil {
+		w.ReplicaSets[plan.HashOf(rs)] = rs.DeepCopy()
+		w.revision = max(w.revision, plan.RevisionOf(rs))
+	}
+	for name, revision := range p.Revisions {
+		if rs := w.byName(name); rs != nil {
+			rs.Annotations[v1alpha1.RevisionAnnotation] = fmt.Sprint(revision)
+			w.revision = max(w.revision, revision)
+		}
+	}
 }
 
 // byRevision lists the ReplicaSets newest revision first, as the reconciler reads them.
@@ -209,6 +222,7 @@ func (w *World) Settle() (plan.Plan, error) {
 // deadlines, deletions, Service selectors, routes, AnalysisRuns created, status, runs retired
 // and pruned, Events.
 func (w *World) Apply(p plan.Plan) {
+	w.createReplicaSets(p)
 	for name, n := range p.Replicas {
 		if rs := w.byName(name); rs != nil {
 			rs.Spec.Replicas = ptr.To(n)
