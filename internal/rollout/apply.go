@@ -54,6 +54,9 @@ func (r *Reconciler) apply(ctx context.Context, ro *v1alpha1.Rollout, p plan.Pla
 	if err := r.deletePods(ctx, ro, p.DeletePods); err != nil {
 		return err
 	}
+	if err := r.scaleWorkload(ctx, p.Workload); err != nil {
+		return err
+	}
 	if err := r.createAnalysisRuns(ctx, ro, p.Analysis.Create); err != nil {
 		return err
 	}

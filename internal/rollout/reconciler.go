@@ -111,9 +111,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.syncWorkload(ctx, ro, &p); err != nil {
-		return ctrl.Result{}, err
-	}
 	if err := r.apply(ctx, ro, p); err != nil {
 		if errors.Is(err, errTemplateRefused) {
 			return ctrl.Result{}, nil // reported; an edit of the template brings the Rollout back
@@ -137,9 +134,20 @@ func (r *Reconciler) ours(ro *v1alpha1.Rollout) bool {
 // plan observes the world and decides; it writes nothing.
 func (r *Reconciler) plan(ctx context.Context, ro *v1alpha1.Rollout) (plan.Plan, error) {
 	now := metav1.NewTime(r.Clock.Now())
-	if msg, err := r.resolveTemplate(ctx, ro); err != nil || msg != "" {
+	workload, msg, err := r.resolveTemplate(ctx, ro)
+	if err != nil || msg != "" {
 		return plan.InvalidSpec(ro, msg, now), err
 	}
+	p, err := r.planWithTemplate(ctx, ro, now)
+	if err != nil {
+		return p, err
+	}
+	plan.FollowWorkload(&p, ro, workload)
+	return p, nil
+}
+
+// planWithTemplate plans a Rollout whose spec.template is resolved.
+func (r *Reconciler) planWithTemplate(ctx context.Context, ro *v1alpha1.Rollout, now metav1.Time) (plan.Plan, error) {
 	services, err := r.services(ctx, ro)
 	if err != nil {
 		return plan.Plan{}, err
@@ -175,29 +183,29 @@ func (r *Reconciler) plan(ctx context.Context, ro *v1alpha1.Rollout) (plan.Plan,
 	return plan.Canary(o), nil
 }
 
-// resolveTemplate fills spec.template from a workloadRef, in memory. A message means the
-// reference cannot be used.
-func (r *Reconciler) resolveTemplate(ctx context.Context, ro *v1alpha1.Rollout) (string, error) {
+// resolveTemplate fills spec.template from a workloadRef, in memory, and returns the Deployment
+// it came from (nil without a workloadRef). A message means the reference cannot be used.
+func (r *Reconciler) resolveTemplate(ctx context.Context, ro *v1alpha1.Rollout) (*appsv1.Deployment, string, error) {
 	ref := ro.Spec.WorkloadRef
 	if ref == nil {
-		return "", nil
+		return nil, "", nil
 	}
 	if ref.Kind != "" && ref.Kind != "Deployment" {
-		return fmt.Sprintf("spec.workloadRef.kind %q is not supported: reference a Deployment", ref.Kind), nil
+		return nil, fmt.Sprintf("spec.workloadRef.kind %q is not supported: reference a Deployment", ref.Kind), nil
 	}
 	d := &appsv1.Deployment{}
 	err := r.Client.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: ref.Name}, d)
 	if apierrors.IsNotFound(err) {
-		return fmt.Sprintf("spec.workloadRef: Deployment %q not found in namespace %q", ref.Name, ro.Namespace), nil
+		return nil, fmt.Sprintf("spec.workloadRef: Deployment %q not found in namespace %q", ref.Name, ro.Namespace), nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("reading workloadRef Deployment %q: %w", ref.Name, err)
+		return nil, "", fmt.Errorf("reading workloadRef Deployment %q: %w", ref.Name, err)
 	}
 	ro.Spec.Template = d.Spec.Template.DeepCopy()
 	if ro.Spec.Selector == nil {
 		ro.Spec.Selector = d.Spec.Selector.DeepCopy()
 	}
-	return "", nil
+	return d, "", nil
 }
 
 // observeNewReplicaSet finds the ReplicaSet of the current template and returns it as the plan

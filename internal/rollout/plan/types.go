@@ -73,6 +73,8 @@ type Plan struct {
 	RouteUpdates []*unstructured.Unstructured
 	// Analysis is the AnalysisRuns to create, terminate and delete.
 	Analysis AnalysisPlan
+	// Workload scales the workloadRef Deployment down; nil leaves it as it is.
+	Workload *WorkloadScaleDown
 }
 
 // Event is a Kubernetes Event to record about the Rollout.

@@ -1,7 +1,11 @@
 package plan
 
 import (
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
 )
@@ -54,4 +58,29 @@ func WorkloadScale(ro *v1alpha1.Rollout, st *v1alpha1.RolloutStatus, current int
 		return 0, false
 	}
 	return want, true
+}
+
+// WorkloadScaleDown is a planned scale-down of the Deployment a workloadRef names.
+type WorkloadScaleDown struct {
+	// Deployment is the Deployment as observed.
+	Deployment *appsv1.Deployment
+	Replicas   int32
+}
+
+// FollowWorkload records the generation of the workloadRef Deployment d whose template the plan
+// used, and plans its scale-down as spec.workloadRef.scaleDown asks (see WorkloadScale). It is
+// the last phase of every plan of a Rollout with a workloadRef; d is nil without one, or when
+// the Deployment could not be read.
+func FollowWorkload(p *Plan, ro *v1alpha1.Rollout, d *appsv1.Deployment) {
+	if d == nil {
+		return
+	}
+	p.Status.WorkloadObservedGeneration = fmt.Sprint(d.Generation)
+	have := ptr.Deref(d.Spec.Replicas, 1)
+	want, ok := WorkloadScale(ro, &p.Status, have)
+	if !ok {
+		return
+	}
+	p.Workload = &WorkloadScaleDown{Deployment: d, Replicas: want}
+	p.normal(ReasonScalingDeployment, fmt.Sprintf("Scaled down Deployment %s from %d to %d", d.Name, have, want))
 }

@@ -3,7 +3,9 @@ package plan
 import (
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
@@ -51,5 +53,34 @@ func TestWorkloadScale(t *testing.T) {
 				t.Fatalf("WorkloadScale = %d, %v; want %d, %v", got, ok, tc.want, tc.ok)
 			}
 		})
+	}
+}
+
+func TestFollowWorkloadPlansTheScaleDown(t *testing.T) {
+	ro := &v1alpha1.Rollout{Spec: v1alpha1.RolloutSpec{Replicas: ptr.To[int32](3),
+		WorkloadRef: &v1alpha1.ObjectRef{Kind: "Deployment", Name: "shop", ScaleDown: WorkloadScaleDownOnSuccess}}}
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "shop", Generation: 7}, Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](3)}}
+
+	p := newPlan(ro)
+	p.Status.Phase = v1alpha1.RolloutPhaseHealthy
+	FollowWorkload(&p, ro, d)
+	if p.Status.WorkloadObservedGeneration != "7" || p.Workload == nil || p.Workload.Replicas != 0 || p.Workload.Deployment != d {
+		t.Fatalf("healthy: workloadObservedGeneration %q, workload %+v: want 7 and a scale to 0", p.Status.WorkloadObservedGeneration, p.Workload)
+	}
+	if len(p.Events) != 1 || p.Events[0].Message != "Scaled down Deployment shop from 3 to 0" {
+		t.Fatalf("events %v", p.Events)
+	}
+
+	p = newPlan(ro)
+	p.Status.Phase = v1alpha1.RolloutPhaseProgressing
+	FollowWorkload(&p, ro, d)
+	if p.Workload != nil || p.Status.WorkloadObservedGeneration != "7" || len(p.Events) != 0 {
+		t.Fatalf("progressing: workload %+v events %v: want the generation only", p.Workload, p.Events)
+	}
+
+	p = newPlan(ro)
+	FollowWorkload(&p, ro, nil)
+	if p.Workload != nil || p.Status.WorkloadObservedGeneration != "" {
+		t.Fatalf("no Deployment: %+v", p)
 	}
 }
