@@ -1,6 +1,6 @@
 package analysis
 
-// Permissions the AnalysisRun reconciler needs beyond those in internal/controller/rbac.go.
+// The permissions the AnalysisRun reconciler needs (see internal/controller/rbac.go).
 //
 // The job provider runs one Job per measurement and deletes it on terminate or retention.
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=create;get;list;watch;delete
