@@ -254,20 +254,15 @@ func actualWeight(ro *v1alpha1.Rollout, rss []appsv1.ReplicaSet) int32 {
 	return canary * 100 / total
 }
 
+// rsHash is a ReplicaSet's pod-template hash, from its template when its own labels lack it.
 func rsHash(rs *appsv1.ReplicaSet) string {
-	if h := rs.Labels[v1alpha1.PodTemplateHashLabel]; h != "" {
+	if h := v1alpha1.HashOf(rs); h != "" {
 		return h
 	}
 	return rs.Spec.Template.Labels[v1alpha1.PodTemplateHashLabel]
 }
 
-func revisionOf(obj metav1.Object) int64 {
-	n, err := strconv.ParseInt(obj.GetAnnotations()[v1alpha1.RevisionAnnotation], 10, 64)
-	if err != nil {
-		return 0
-	}
-	return n
-}
+func revisionOf(obj metav1.Object) int64 { return v1alpha1.RevisionIn(obj.GetAnnotations()) }
 
 func ownedBy(obj metav1.Object, uid types.UID) bool {
 	for _, ref := range obj.GetOwnerReferences() {

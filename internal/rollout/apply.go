@@ -150,7 +150,7 @@ func (r *Reconciler) scale(ctx context.Context, ro *v1alpha1.Rollout, rs *appsv1
 			direction = "down"
 		}
 		r.Events.Event(ro, corev1.EventTypeNormal, plan.ReasonScalingReplicaSet,
-			fmt.Sprintf("Scaled %s ReplicaSet %s (revision %d) from %d to %d", direction, rs.Name, plan.RevisionOf(rs), have, want))
+			fmt.Sprintf("Scaled %s ReplicaSet %s (revision %d) from %d to %d", direction, rs.Name, v1alpha1.RevisionOf(rs), have, want))
 	}
 	return nil
 }

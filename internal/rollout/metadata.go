@@ -29,7 +29,7 @@ import (
 // decorateNewReplicaSet gives a ReplicaSet about to be created its role's metadata and, on an
 // update with antiAffinity, the anti-affinity term against the stable (or active) pods.
 func decorateNewReplicaSet(ro *v1alpha1.Rollout, rs *appsv1.ReplicaSet) {
-	hash := plan.HashOf(rs)
+	hash := v1alpha1.HashOf(rs)
 	tpl := &rs.Spec.Template
 	tpl.Spec.Affinity = plan.WithAntiAffinity(tpl.Spec.Affinity, plan.AntiAffinityOf(ro), plan.AntiAffinityTarget(ro, hash))
 	want := plan.EffectiveMetadata(plan.NewReplicaSetMetadata(ro, hash), rs)
@@ -55,7 +55,7 @@ func (r *Reconciler) syncRoleMetadata(ctx context.Context, ro *v1alpha1.Rollout,
 		if rs.DeletionTimestamp != nil {
 			continue
 		}
-		err := r.stripAntiAffinity(ctx, rs, plan.AntiAffinityKeep(ro, p.Status, plan.HashOf(rs)))
+		err := r.stripAntiAffinity(ctx, rs, plan.AntiAffinityKeep(ro, p.Status, v1alpha1.HashOf(rs)))
 		if err == nil {
 			err = r.syncReplicaSetMetadata(ctx, rs, plan.EffectiveMetadata(m, rs))
 		}

@@ -39,7 +39,7 @@ func (r *Reconciler) ownedReplicaSets(ctx context.Context, ro *v1alpha1.Rollout)
 		}
 	}
 	// Newest revision first: history pruning keeps the newest.
-	sort.SliceStable(out, func(i, j int) bool { return plan.RevisionOf(out[i]) > plan.RevisionOf(out[j]) })
+	sort.SliceStable(out, func(i, j int) bool { return v1alpha1.RevisionOf(out[i]) > v1alpha1.RevisionOf(out[j]) })
 	return out, nil
 }
 
@@ -66,14 +66,14 @@ func sortRoles(o *plan.Observed, owned []*appsv1.ReplicaSet) {
 	for _, rs := range owned {
 		switch {
 		case rs == o.NewRS:
-		case plan.HashOf(rs) == o.Rollout.Status.StableRS:
+		case v1alpha1.HashOf(rs) == o.Rollout.Status.StableRS:
 			o.StableRS = rs
 			o.OldRSs = append(o.OldRSs, rs)
 		default:
 			o.OldRSs = append(o.OldRSs, rs)
 		}
 	}
-	if plan.HashOf(o.NewRS) == o.Rollout.Status.StableRS {
+	if v1alpha1.HashOf(o.NewRS) == o.Rollout.Status.StableRS {
 		o.StableRS = o.NewRS
 	}
 }

@@ -218,11 +218,11 @@ func (r *Reconciler) resolveTemplate(ctx context.Context, ro *v1alpha1.Rollout) 
 func (r *Reconciler) observeNewReplicaSet(ctx context.Context, ro *v1alpha1.Rollout, owned []*appsv1.ReplicaSet) (newRS, stored *appsv1.ReplicaSet, collision bool, err error) {
 	var maxRevision int64
 	for _, rs := range owned {
-		maxRevision = max(maxRevision, plan.RevisionOf(rs))
+		maxRevision = max(maxRevision, v1alpha1.RevisionOf(rs))
 	}
 	hash := PodTemplateHash(ro.Spec.Template, ro.Status.CollisionCount)
 	for _, rs := range owned {
-		if plan.HashOf(rs) == hash {
+		if v1alpha1.HashOf(rs) == hash {
 			return plan.AsNewestRevision(rs, maxRevision), rs, false, nil
 		}
 	}

@@ -201,8 +201,8 @@ func retireAndPrune(p *Plan, o Observed, waitedOn map[string]bool) {
 		if run.Spec.Terminate || run.DeletionTimestamp != nil {
 			continue
 		}
-		current := run.Labels[v1alpha1.PodTemplateHashLabel] == HashOf(o.NewRS) &&
-			run.Annotations[v1alpha1.RevisionAnnotation] == strconv.FormatInt(RevisionOf(o.NewRS), 10)
+		current := run.Labels[v1alpha1.PodTemplateHashLabel] == v1alpha1.HashOf(o.NewRS) &&
+			run.Annotations[v1alpha1.RevisionAnnotation] == strconv.FormatInt(v1alpha1.RevisionOf(o.NewRS), 10)
 		if st.Abort || !updating(st) || !current || (!waitedOn[run.Name] && !run.Status.Phase.Completed()) {
 			p.Analysis.Terminate = appendOnce(p.Analysis.Terminate, run.Name)
 		}
@@ -244,8 +244,7 @@ func pruneRuns(p *Plan, o Observed, waitedOn map[string]bool) {
 		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
 			return b.CreationTimestamp.Before(&a.CreationTimestamp)
 		}
-		ra, _ := strconv.ParseInt(a.Annotations[v1alpha1.RevisionAnnotation], 10, 64)
-		rb, _ := strconv.ParseInt(b.Annotations[v1alpha1.RevisionAnnotation], 10, 64)
+		ra, rb := v1alpha1.RevisionIn(a.Annotations), v1alpha1.RevisionIn(b.Annotations)
 		if ra != rb {
 			return ra > rb
 		}
@@ -300,11 +299,11 @@ func postPromotionPassed(p *Plan, o Observed) bool {
 func revertActive(p *Plan, o Observed, active *appsv1.ReplicaSet) *appsv1.ReplicaSet {
 	st := &p.Status
 	stable := o.StableRS
-	if stable == nil || stable == o.NewRS || st.BlueGreen.ActiveSelector == HashOf(stable) || !fullyAvailable(stable) {
+	if stable == nil || stable == o.NewRS || st.BlueGreen.ActiveSelector == v1alpha1.HashOf(stable) || !fullyAvailable(stable) {
 		return active
 	}
-	p.Selectors[o.Rollout.Spec.Strategy.BlueGreen.ActiveService] = HashOf(stable)
-	st.BlueGreen.ActiveSelector = HashOf(stable)
+	p.Selectors[o.Rollout.Spec.Strategy.BlueGreen.ActiveService] = v1alpha1.HashOf(stable)
+	st.BlueGreen.ActiveSelector = v1alpha1.HashOf(stable)
 	return stable
 }
 

@@ -60,7 +60,7 @@ type runSlot struct {
 // baseName is Argo's run name: <rollout>-<pod hash>-<revision>[-<step>|-pre|-post]. Later
 // attempts of the same run (after a retry) add ".<n>".
 func (s runSlot) baseName(o Observed) string {
-	name := fmt.Sprintf("%s-%s-%d", o.Rollout.Name, HashOf(o.NewRS), RevisionOf(o.NewRS))
+	name := fmt.Sprintf("%s-%s-%d", o.Rollout.Name, v1alpha1.HashOf(o.NewRS), v1alpha1.RevisionOf(o.NewRS))
 	switch s.kind {
 	case RolloutTypeStep:
 		name += "-" + strconv.Itoa(int(*s.step))
@@ -74,7 +74,7 @@ func (s runSlot) baseName(o Observed) string {
 
 func (s runSlot) labels(o Observed) map[string]string {
 	l := map[string]string{
-		v1alpha1.PodTemplateHashLabel: HashOf(o.NewRS),
+		v1alpha1.PodTemplateHashLabel: v1alpha1.HashOf(o.NewRS),
 		RolloutTypeLabel:              s.kind,
 	}
 	if s.step != nil {
@@ -106,7 +106,7 @@ func newRun(o Observed, s runSlot, name string) (*v1alpha1.AnalysisRun, error) {
 			labels[k] = v
 		}
 	}
-	annotations := map[string]string{v1alpha1.RevisionAnnotation: strconv.FormatInt(RevisionOf(o.NewRS), 10)}
+	annotations := map[string]string{v1alpha1.RevisionAnnotation: strconv.FormatInt(v1alpha1.RevisionOf(o.NewRS), 10)}
 	for k, v := range ra.AnalysisRunMetadata.Annotations {
 		if _, ours := annotations[k]; !ours {
 			annotations[k] = v
@@ -188,7 +188,7 @@ func applyRolloutArgs(o Observed, ras []v1alpha1.AnalysisRunArgument, args []v1a
 			case vf.PodTemplateHashValue != nil && *vf.PodTemplateHashValue == v1alpha1.Stable:
 				v = o.Rollout.Status.StableRS
 			case vf.PodTemplateHashValue != nil:
-				v = HashOf(o.NewRS)
+				v = v1alpha1.HashOf(o.NewRS)
 			case vf.FieldRef != nil:
 				val, err := fieldpath.Value(o.Rollout, vf.FieldRef.FieldPath)
 				if err != nil {

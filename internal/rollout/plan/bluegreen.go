@@ -19,7 +19,7 @@ func BlueGreen(o Observed) Plan {
 	p := newPlan(o.Rollout)
 	planNewReplicaSet(&p, o)
 	st := &p.Status
-	if st.CurrentPodHash != HashOf(o.NewRS) {
+	if st.CurrentPodHash != v1alpha1.HashOf(o.NewRS) {
 		st.BlueGreen.ScaleUpPreviewCheckPoint = false
 	}
 	beginRevision(&p, o, 0)
@@ -47,7 +47,7 @@ func BlueGreen(o Observed) Plan {
 // activeRS is the ReplicaSet the active Service selects; on the first deploy, the new one.
 func activeRS(o Observed, st *v1alpha1.RolloutStatus) *appsv1.ReplicaSet {
 	for _, rs := range o.all() {
-		if st.BlueGreen.ActiveSelector != "" && HashOf(rs) == st.BlueGreen.ActiveSelector {
+		if st.BlueGreen.ActiveSelector != "" && v1alpha1.HashOf(rs) == st.BlueGreen.ActiveSelector {
 			return rs
 		}
 	}
@@ -61,16 +61,16 @@ func settleBlueGreen(p *Plan, o Observed) {
 	if fullyAvailable(o.NewRS) && specReplicas(o.NewRS) == o.Rollout.Spec.ReplicasOrDefault() {
 		switchActive(p, o)
 		if bg.PreviewService != "" {
-			p.Selectors[bg.PreviewService] = HashOf(o.NewRS)
-			p.Status.BlueGreen.PreviewSelector = HashOf(o.NewRS)
+			p.Selectors[bg.PreviewService] = v1alpha1.HashOf(o.NewRS)
+			p.Status.BlueGreen.PreviewSelector = v1alpha1.HashOf(o.NewRS)
 		}
 	}
 }
 
 func switchActive(p *Plan, o Observed) {
 	bg := o.Rollout.Spec.Strategy.BlueGreen
-	p.Selectors[bg.ActiveService] = HashOf(o.NewRS)
-	p.Status.BlueGreen.ActiveSelector = HashOf(o.NewRS)
+	p.Selectors[bg.ActiveService] = v1alpha1.HashOf(o.NewRS)
+	p.Status.BlueGreen.ActiveSelector = v1alpha1.HashOf(o.NewRS)
 }
 
 // abortBlueGreen keeps the active version, points the preview back at it, and removes the
@@ -79,8 +79,8 @@ func abortBlueGreen(p *Plan, o Observed, active *appsv1.ReplicaSet) {
 	bg := o.Rollout.Spec.Strategy.BlueGreen
 	active = revertActive(p, o, active) // analysis hook: a failed post-promotion analysis switches back
 	if active != nil && bg.PreviewService != "" && fullyAvailable(active) {
-		p.Selectors[bg.PreviewService] = HashOf(active)
-		p.Status.BlueGreen.PreviewSelector = HashOf(active)
+		p.Selectors[bg.PreviewService] = v1alpha1.HashOf(active)
+		p.Status.BlueGreen.PreviewSelector = v1alpha1.HashOf(active)
 	}
 	delay := bg.AbortScaleDownDelaySecondsOrDefault()
 	if delay == 0 || specReplicas(o.NewRS) == 0 {
@@ -109,8 +109,8 @@ func previewBlueGreen(p *Plan, o Observed, active *appsv1.ReplicaSet) {
 		return
 	}
 	if bg.PreviewService != "" {
-		p.Selectors[bg.PreviewService] = HashOf(o.NewRS)
-		st.BlueGreen.PreviewSelector = HashOf(o.NewRS)
+		p.Selectors[bg.PreviewService] = v1alpha1.HashOf(o.NewRS)
+		st.BlueGreen.PreviewSelector = v1alpha1.HashOf(o.NewRS)
 	}
 	if !st.BlueGreen.ScaleUpPreviewCheckPoint && (!prePromotionPassed(p, o) || !promotionAllowed(p, o)) {
 		return
@@ -153,7 +153,7 @@ func promoteBlueGreen(p *Plan, o Observed) {
 	st.StableRS = st.CurrentPodHash
 	st.PromoteFull = false
 	st.PauseConditions, st.ControllerPause = nil, false
-	p.normal(ReasonCompleted, fmt.Sprintf("Rollout completed update to revision %d (%s): Promoted to active", RevisionOf(o.NewRS), st.CurrentPodHash))
+	p.normal(ReasonCompleted, fmt.Sprintf("Rollout completed update to revision %d (%s): Promoted to active", v1alpha1.RevisionOf(o.NewRS), st.CurrentPodHash))
 }
 
 // scaleDownOld removes the old versions that no Service selects any more: each keeps running
@@ -165,14 +165,14 @@ func scaleDownOld(p *Plan, o Observed) {
 	delay := time.Duration(bg.ScaleDownDelaySecondsOrDefault()) * time.Second
 	waiting := int32(0)
 	for _, rs := range o.all() {
-		serving := (rs == o.NewRS && !st.Abort) || HashOf(rs) == st.BlueGreen.ActiveSelector
+		serving := (rs == o.NewRS && !st.Abort) || v1alpha1.HashOf(rs) == st.BlueGreen.ActiveSelector
 		if _, stamped := rs.Annotations[v1alpha1.ScaleDownDeadlineAnnotation]; stamped && serving {
 			// A version that serves again (a rollback, a retry) loses its old deadline.
 			p.ScaleDownAt[rs.Name] = nil
 		}
 	}
 	for _, rs := range o.all() {
-		hash := HashOf(rs)
+		hash := v1alpha1.HashOf(rs)
 		if rs == o.NewRS || hash == st.BlueGreen.ActiveSelector || hash == st.StableRS || specReplicas(rs) == 0 {
 			continue
 		}

@@ -44,7 +44,7 @@ func Canary(o Observed) Plan {
 // the steps altogether.
 func beginRevision(p *Plan, o Observed, stepCount int) {
 	st := &p.Status
-	newHash := HashOf(o.NewRS)
+	newHash := v1alpha1.HashOf(o.NewRS)
 	stepsHash := ""
 	if c := o.Rollout.Spec.Strategy.Canary; c != nil {
 		stepsHash = StepsHash(c.Steps)
@@ -74,7 +74,7 @@ func beginRevision(p *Plan, o Observed, stepCount int) {
 		}
 		st.CurrentStepIndex = &index
 	}
-	p.normal(ReasonRolloutUpdated, fmt.Sprintf("Rollout updated to revision %d", RevisionOf(o.NewRS)))
+	p.normal(ReasonRolloutUpdated, fmt.Sprintf("Rollout updated to revision %d", v1alpha1.RevisionOf(o.NewRS)))
 }
 
 // boundStepIndex brings a status.currentStepIndex written out of range by a client back into
@@ -107,13 +107,13 @@ func syncAbort(p *Plan, o Observed) {
 		p.event(corev1.EventTypeWarning, ReasonAborted, abortMessage(o, st))
 	case !st.Abort && st.AbortedAt != nil:
 		st.AbortedAt = nil
-		p.normal(ReasonRetried, fmt.Sprintf("Rollout retried update to revision %d", RevisionOf(o.NewRS)))
+		p.normal(ReasonRetried, fmt.Sprintf("Rollout retried update to revision %d", v1alpha1.RevisionOf(o.NewRS)))
 	}
 }
 
 // abortMessage is Argo's: the run that made the rollout abort, if one did, is named after it.
 func abortMessage(o Observed, st *v1alpha1.RolloutStatus) string {
-	msg := fmt.Sprintf("Rollout aborted update to revision %d", RevisionOf(o.NewRS))
+	msg := fmt.Sprintf("Rollout aborted update to revision %d", v1alpha1.RevisionOf(o.NewRS))
 	if reason := analysisAbortReason(st); reason != "" {
 		msg += ": " + reason
 	}
@@ -337,7 +337,7 @@ func completeCanary(p *Plan, o Observed, reached bool) {
 	st.StableRS = st.CurrentPodHash
 	st.PromoteFull = false
 	p.normal(ReasonCompleted, fmt.Sprintf("Rollout completed update to revision %d (%s): Completed all %d canary steps",
-		RevisionOf(o.NewRS), st.CurrentPodHash, len(steps)))
+		v1alpha1.RevisionOf(o.NewRS), st.CurrentPodHash, len(steps)))
 }
 
 // canaryServices points stableService at the stable pods and canaryService at the canary's,
@@ -351,7 +351,7 @@ func canaryServices(p *Plan, o Observed) {
 		stableRS = o.NewRS
 	}
 	if c.StableService != "" && fullyAvailable(stableRS) {
-		p.Selectors[c.StableService] = HashOf(stableRS)
+		p.Selectors[c.StableService] = v1alpha1.HashOf(stableRS)
 	}
 	if c.CanaryService == "" {
 		return
@@ -361,6 +361,6 @@ func canaryServices(p *Plan, o Observed) {
 		target = stableRS
 	}
 	if fullyAvailable(target) {
-		p.Selectors[c.CanaryService] = HashOf(target)
+		p.Selectors[c.CanaryService] = v1alpha1.HashOf(target)
 	}
 }

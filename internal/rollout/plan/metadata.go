@@ -27,9 +27,9 @@ const EphemeralMetadataAnnotation = "rollout.argoproj.io/ephemeral-metadata"
 // becomes active.
 func RoleMetadata(o Observed, st v1alpha1.RolloutStatus) map[string]*v1alpha1.PodTemplateMetadata {
 	out := map[string]*v1alpha1.PodTemplateMetadata{}
-	current := HashOf(o.NewRS)
+	current := v1alpha1.HashOf(o.NewRS)
 	for _, rs := range o.all() {
-		out[rs.Name] = metadataFor(o.Rollout, st, current, HashOf(rs))
+		out[rs.Name] = metadataFor(o.Rollout, st, current, v1alpha1.HashOf(rs))
 	}
 	return out
 }

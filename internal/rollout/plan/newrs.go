@@ -20,9 +20,9 @@ func planNewReplicaSet(p *Plan, o Observed) {
 	switch stored := o.StoredNewRS; {
 	case stored == nil:
 		p.CreateReplicaSet = o.NewRS
-		p.normal(ReasonNewReplicaSetCreated, fmt.Sprintf("Created ReplicaSet %s (revision %d)", o.NewRS.Name, RevisionOf(o.NewRS)))
-	case RevisionOf(stored) != RevisionOf(o.NewRS):
-		p.Revisions[o.NewRS.Name] = RevisionOf(o.NewRS)
+		p.normal(ReasonNewReplicaSetCreated, fmt.Sprintf("Created ReplicaSet %s (revision %d)", o.NewRS.Name, v1alpha1.RevisionOf(o.NewRS)))
+	case v1alpha1.RevisionOf(stored) != v1alpha1.RevisionOf(o.NewRS):
+		p.Revisions[o.NewRS.Name] = v1alpha1.RevisionOf(o.NewRS)
 	}
 }
 
@@ -41,7 +41,7 @@ func collisionPlan(o Observed) Plan {
 // Rollout's ReplicaSets (a returning template, as after an undo). planNewReplicaSet writes the
 // new number.
 func AsNewestRevision(rs *appsv1.ReplicaSet, maxRevision int64) *appsv1.ReplicaSet {
-	if RevisionOf(rs) >= maxRevision {
+	if v1alpha1.RevisionOf(rs) >= maxRevision {
 		return rs
 	}
 	out := rs.DeepCopy()

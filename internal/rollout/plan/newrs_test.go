@@ -33,7 +33,7 @@ func TestNewReplicaSetIsAPlannedWrite(t *testing.T) {
 	if p.CreateReplicaSet != nil || p.Revisions["shop-b"] != 3 || len(p.Events) != 0 {
 		t.Fatalf("returning template: create %v, revisions %v, events %v", p.CreateReplicaSet, p.Revisions, p.Events)
 	}
-	if RevisionOf(stored) != 1 {
+	if v1alpha1.RevisionOf(stored) != 1 {
 		t.Fatal("AsNewestRevision changed the stored object")
 	}
 

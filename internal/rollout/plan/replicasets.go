@@ -1,30 +1,10 @@
 package plan
 
 import (
-	"strconv"
-
 	appsv1 "k8s.io/api/apps/v1"
 
-	"github.com/aviary-dev/aviary/api/v1alpha1"
 	"github.com/aviary-dev/aviary/internal/rollout/replicas"
 )
-
-// HashOf is a ReplicaSet's pod-template hash.
-func HashOf(rs *appsv1.ReplicaSet) string {
-	if rs == nil {
-		return ""
-	}
-	return rs.Labels[v1alpha1.PodTemplateHashLabel]
-}
-
-// RevisionOf is a ReplicaSet's revision number, 0 when unknown.
-func RevisionOf(rs *appsv1.ReplicaSet) int64 {
-	if rs == nil {
-		return 0
-	}
-	n, _ := strconv.ParseInt(rs.Annotations[v1alpha1.RevisionAnnotation], 10, 64)
-	return n
-}
 
 func specReplicas(rs *appsv1.ReplicaSet) int32 {
 	if rs == nil || rs.Spec.Replicas == nil {

@@ -221,7 +221,7 @@ func completedCondition(st *v1alpha1.RolloutStatus, o Observed) {
 }
 
 func revisionText(o Observed) string {
-	return fmt.Sprintf("%d (%s)", RevisionOf(o.NewRS), HashOf(o.NewRS))
+	return fmt.Sprintf("%d (%s)", v1alpha1.RevisionOf(o.NewRS), v1alpha1.HashOf(o.NewRS))
 }
 
 func healthyCondition(st *v1alpha1.RolloutStatus, now time.Time) {

@@ -89,7 +89,7 @@ func recordWeights(p *Plan, o Observed, applied gatewayapi.State, unchanged bool
 	st := &p.Status
 	c := o.Rollout.Spec.Strategy.Canary
 	w := &v1alpha1.TrafficWeights{
-		Canary: v1alpha1.WeightDestination{Weight: int32(applied.CanaryWeight), ServiceName: c.CanaryService, PodTemplateHash: HashOf(o.NewRS)},
+		Canary: v1alpha1.WeightDestination{Weight: int32(applied.CanaryWeight), ServiceName: c.CanaryService, PodTemplateHash: v1alpha1.HashOf(o.NewRS)},
 		Stable: v1alpha1.WeightDestination{Weight: int32(applied.StableWeight), ServiceName: c.StableService, PodTemplateHash: st.StableRS},
 	}
 	accepted, rejected := routesAccepted(o)

@@ -56,7 +56,7 @@ func observedWeights(o Observed, s gatewayapi.State) (canary, stable int64, ok b
 // selects: the Service (as observed) selects the ReplicaSet's pods.
 func selects(o Observed, service string, rs *appsv1.ReplicaSet) bool {
 	svc := o.Services[service]
-	return rs != nil && svc != nil && svc.Spec.Selector[v1alpha1.PodTemplateHashLabel] == HashOf(rs)
+	return rs != nil && svc != nil && svc.Spec.Selector[v1alpha1.PodTemplateHashLabel] == v1alpha1.HashOf(rs)
 }
 
 // stableOf is the ReplicaSet the stable Service should select.

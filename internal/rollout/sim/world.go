@@ -118,10 +118,10 @@ func (w *World) Observe() plan.Observed {
 	o := plan.Observed{Rollout: w.Rollout.DeepCopy(), NewRS: rs, StoredNewRS: stored, Services: w.Services, Now: w.Now,
 		Analysis: plan.AnalysisObserved{Runs: w.Runs, Templates: w.Templates}}
 	for _, other := range w.byRevision() {
-		if plan.HashOf(other) == w.version {
+		if v1alpha1.HashOf(other) == w.version {
 			continue
 		}
-		if plan.HashOf(other) == w.Rollout.Status.StableRS {
+		if v1alpha1.HashOf(other) == w.Rollout.Status.StableRS {
 			o.StableRS = other
 		}
 		o.OldRSs = append(o.OldRSs, other)
@@ -156,8 +156,8 @@ func (w *World) currentReplicaSet() (desired, stored *appsv1.ReplicaSet) {
 // createReplicaSets does the plan's ReplicaSet creation and revision writes.
 func (w *World) createReplicaSets(p plan.Plan) {
 	if rs := p.CreateReplicaSet; rs != nil {
-		w.ReplicaSets[plan.HashOf(rs)] = rs.DeepCopy()
-		w.revision = max(w.revision, plan.RevisionOf(rs))
+		w.ReplicaSets[v1alpha1.HashOf(rs)] = rs.DeepCopy()
+		w.revision = max(w.revision, v1alpha1.RevisionOf(rs))
 	}
 	for name, revision := range p.Revisions {
 		if rs := w.byName(name); rs != nil {
@@ -173,7 +173,7 @@ func (w *World) byRevision() []*appsv1.ReplicaSet {
 	for _, rs := range w.ReplicaSets {
 		out = append(out, rs)
 	}
-	sort.Slice(out, func(i, j int) bool { return plan.RevisionOf(out[i]) > plan.RevisionOf(out[j]) })
+	sort.Slice(out, func(i, j int) bool { return v1alpha1.RevisionOf(out[i]) > v1alpha1.RevisionOf(out[j]) })
 	return out
 }
 
@@ -240,7 +240,7 @@ func (w *World) Apply(p plan.Plan) {
 	}
 	for _, name := range p.Delete {
 		if rs := w.byName(name); rs != nil {
-			delete(w.ReplicaSets, plan.HashOf(rs))
+			delete(w.ReplicaSets, v1alpha1.HashOf(rs))
 		}
 	}
 	for svc, hash := range p.Selectors {
@@ -307,7 +307,7 @@ func (w *World) Snapshot() string {
 	status, _ := json.Marshal(w.Rollout.Status) // plain data: cannot fail
 	b.Write(status)
 	for _, rs := range w.byRevision() {
-		fmt.Fprintf(&b, " %s=%d/%d %v", plan.HashOf(rs), ptr.Deref(rs.Spec.Replicas, 0), rs.Status.AvailableReplicas, rs.Annotations)
+		fmt.Fprintf(&b, " %s=%d/%d %v", v1alpha1.HashOf(rs), ptr.Deref(rs.Spec.Replicas, 0), rs.Status.AvailableReplicas, rs.Annotations)
 	}
 	names := make([]string, 0, len(w.Services))
 	for name := range w.Services {
