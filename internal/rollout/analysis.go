@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -91,7 +90,6 @@ func (r *Reconciler) createAnalysisRuns(ctx context.Context, ro *v1alpha1.Rollou
 		if err != nil {
 			return fmt.Errorf("creating AnalysisRun %q: %w", run.Name, err)
 		}
-		r.Events.Event(ro, corev1.EventTypeNormal, "AnalysisRunCreated", fmt.Sprintf("Created AnalysisRun %s", run.Name))
 	}
 	return nil
 }

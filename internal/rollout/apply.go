@@ -27,7 +27,7 @@ import (
 // finding no deadline on a ReplicaSet still up, stamped a new one: the old version stayed 30 s
 // longer, sometimes several times over.
 func (r *Reconciler) apply(ctx context.Context, ro *v1alpha1.Rollout, p plan.Plan) error {
-	if err := r.createReplicaSet(ctx, ro, p.CreateReplicaSet); err != nil {
+	if err := r.createReplicaSet(ctx, ro, p.CreateReplicaSet, p.Replicas); err != nil {
 		return err
 	}
 	if err := r.writeRevisions(ctx, ro, p.Revisions); err != nil {
@@ -75,11 +75,17 @@ func (r *Reconciler) apply(ctx context.Context, ro *v1alpha1.Rollout, p plan.Pla
 // createReplicaSet creates the planned new ReplicaSet. A name already taken means an earlier
 // reconcile created it, or someone else did: either way the caller plans again from fresh
 // state. A refusal is reported on the Rollout (see reportCreateError).
-func (r *Reconciler) createReplicaSet(ctx context.Context, ro *v1alpha1.Rollout, rs *appsv1.ReplicaSet) error {
+func (r *Reconciler) createReplicaSet(ctx context.Context, ro *v1alpha1.Rollout, rs *appsv1.ReplicaSet, replicas map[string]int32) error {
 	if rs == nil {
 		return nil
 	}
-	err := r.Client.Create(ctx, rs.DeepCopy())
+	created := rs.DeepCopy()
+	if want, ok := replicas[rs.Name]; ok {
+		// Created at its planned size: the plan sized it from zero pods, within maxSurge.
+		created.Spec.Replicas = &want
+		created.Annotations[v1alpha1.DesiredReplicasAnnotation] = fmt.Sprint(ro.Spec.ReplicasOrDefault())
+	}
+	err := r.Client.Create(ctx, created)
 	switch {
 	case apierrors.IsAlreadyExists(err):
 		return err
@@ -143,14 +149,6 @@ func (r *Reconciler) scale(ctx context.Context, ro *v1alpha1.Rollout, rs *appsv1
 	rs.Annotations[v1alpha1.DesiredReplicasAnnotation] = desired
 	if err := r.Client.Patch(ctx, rs, patch); err != nil {
 		return fmt.Errorf("scaling ReplicaSet %q to %d: %w", rs.Name, want, err)
-	}
-	if have != want {
-		direction := "up"
-		if want < have {
-			direction = "down"
-		}
-		r.Events.Event(ro, corev1.EventTypeNormal, plan.ReasonScalingReplicaSet,
-			fmt.Sprintf("Scaled %s ReplicaSet %s (revision %d) from %d to %d", direction, rs.Name, v1alpha1.RevisionOf(rs), have, want))
 	}
 	return nil
 }
@@ -216,10 +214,6 @@ func (r *Reconciler) switchServices(ctx context.Context, ro *v1alpha1.Rollout, s
 		svc.Annotations[v1alpha1.ManagedByRolloutsAnnotation] = ro.Name
 		if err := r.Client.Patch(ctx, svc, patch); err != nil {
 			return fmt.Errorf("switching Service %q to %s: %w", name, hash, err)
-		}
-		if from != hash {
-			r.Events.Event(ro, corev1.EventTypeNormal, plan.ReasonSwitchService,
-				fmt.Sprintf("Switched selector for service '%s' from '%s' to '%s'", name, from, hash))
 		}
 	}
 	return nil

@@ -12,11 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
+	"github.com/aviary-dev/aviary/internal/rollout/plan"
 )
-
-// ReasonReplicaSetCreateError is the Progressing condition reason and the Event reason for a
-// new ReplicaSet the API server refused, as Argo Rollouts names them.
-const ReasonReplicaSetCreateError = "ReplicaSetCreateError"
 
 // errTemplateRefused ends a reconcile whose new ReplicaSet the API server refused as invalid:
 // it is reported in the status, and only an edit of the template, which reconciles the
@@ -34,7 +31,7 @@ func (r *Reconciler) reportCreateError(ctx context.Context, ro *v1alpha1.Rollout
 		if err := r.writeStatus(ctx, ro, status); err != nil {
 			return errors.Join(fmt.Errorf("creating ReplicaSet %q: %w", name, createErr), err)
 		}
-		r.Events.Event(ro, corev1.EventTypeWarning, ReasonReplicaSetCreateError, msg)
+		r.Events.Event(ro, corev1.EventTypeWarning, plan.ReasonReplicaSetCreateError, msg)
 	}
 	if apierrors.IsInvalid(createErr) {
 		return errTemplateRefused
@@ -50,7 +47,7 @@ func createErrorStatus(st v1alpha1.RolloutStatus, msg string, now time.Time) v1a
 	out := *st.DeepCopy()
 	stamp := metav1.NewTime(now.Truncate(time.Second))
 	c := v1alpha1.RolloutCondition{
-		Type: v1alpha1.RolloutProgressing, Status: corev1.ConditionFalse, Reason: ReasonReplicaSetCreateError,
+		Type: v1alpha1.RolloutProgressing, Status: corev1.ConditionFalse, Reason: plan.ReasonReplicaSetCreateError,
 		Message: msg, LastUpdateTime: stamp, LastTransitionTime: stamp,
 	}
 	replaced := false
@@ -70,6 +67,6 @@ func createErrorStatus(st v1alpha1.RolloutStatus, msg string, now time.Time) v1a
 		out.Conditions = append(out.Conditions, c)
 	}
 	out.Phase = v1alpha1.RolloutPhaseProgressing
-	out.Message = ReasonReplicaSetCreateError + ": " + msg
+	out.Message = plan.ReasonReplicaSetCreateError + ": " + msg
 	return out
 }

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
+	"github.com/aviary-dev/aviary/internal/rollout/plan"
 )
 
 // TestCreateErrorStatus: the refused ReplicaSet replaces the Progressing condition and the
@@ -31,7 +32,7 @@ func TestCreateErrorStatus(t *testing.T) {
 		Message: "ReplicaSetCreateError: " + msg,
 		Conditions: []v1alpha1.RolloutCondition{
 			before.Conditions[0],
-			{Type: v1alpha1.RolloutProgressing, Status: corev1.ConditionFalse, Reason: ReasonReplicaSetCreateError, Message: msg, LastUpdateTime: now, LastTransitionTime: now},
+			{Type: v1alpha1.RolloutProgressing, Status: corev1.ConditionFalse, Reason: plan.ReasonReplicaSetCreateError, Message: msg, LastUpdateTime: now, LastTransitionTime: now},
 		},
 	}
 	if !equality.Semantic.DeepEqual(got, want) {

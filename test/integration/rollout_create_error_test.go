@@ -9,7 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
-	"github.com/aviary-dev/aviary/internal/rollout"
+	"github.com/aviary-dev/aviary/internal/rollout/plan"
 )
 
 // TestRefusedReplicaSetIsReported: a pod template the API server refuses for ReplicaSets (a
@@ -28,22 +28,22 @@ func TestRefusedReplicaSetIsReported(t *testing.T) {
 		ro := s.rollout()
 		c := progressing(ro)
 		wantMsg := fmt.Sprintf("Failed to create new replica set %q: ", s.newRSName())
-		if c != nil && c.Status == corev1.ConditionFalse && c.Reason == rollout.ReasonReplicaSetCreateError &&
+		if c != nil && c.Status == corev1.ConditionFalse && c.Reason == plan.ReasonReplicaSetCreateError &&
 			strings.HasPrefix(c.Message, wantMsg) && strings.Contains(c.Message, "Web_1") &&
-			ro.Status.Message == rollout.ReasonReplicaSetCreateError+": "+c.Message &&
-			s.events.count(rollout.ReasonReplicaSetCreateError) > 0 {
+			ro.Status.Message == plan.ReasonReplicaSetCreateError+": "+c.Message &&
+			s.events.count(plan.ReasonReplicaSetCreateError) > 0 {
 			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the refused ReplicaSet is not reported: condition %+v, message %q, %d events",
-				c, ro.Status.Message, s.events.count(rollout.ReasonReplicaSetCreateError))
+				c, ro.Status.Message, s.events.count(plan.ReasonReplicaSetCreateError))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 
 	s.update(func(ro *v1alpha1.Rollout) { ro.Spec.Template.Spec.Containers[0].Name = "web" }, false)
 	s.await(state{phase: v1alpha1.RolloutPhaseHealthy, step: 1, sizes: map[string]int32{"blue": 1}})
-	if c := progressing(s.rollout()); c == nil || c.Reason == rollout.ReasonReplicaSetCreateError || c.Status != corev1.ConditionTrue {
+	if c := progressing(s.rollout()); c == nil || c.Reason == plan.ReasonReplicaSetCreateError || c.Status != corev1.ConditionTrue {
 		t.Errorf("after the fix the Progressing condition is %+v", c)
 	}
 }

@@ -106,7 +106,7 @@ func TestEphemeralMetadataFollowsTheRole(t *testing.T) {
 		t.Fatalf("canary pod template metadata: labels=%v annotations=%v", tpl.Labels, tpl.Annotations)
 	}
 	// The ReplicaSet keeps the identity the Rollout's template gives it.
-	if got := plan.HashOf(s.replicaSet(greenRS)); "shop-"+got != greenRS {
+	if got := v1alpha1.HashOf(s.replicaSet(greenRS)); "shop-"+got != greenRS {
 		t.Fatalf("ReplicaSet %s carries hash %q", greenRS, got)
 	}
 
@@ -171,7 +171,7 @@ func TestAntiAffinityAgainstTheStableVersion(t *testing.T) {
 	if err := env.Client.List(t.Context(), &list, client.InNamespace(s.ns)); err != nil {
 		t.Fatal(err)
 	}
-	if len(list.Items) != 2 || s.rollout().Status.CurrentPodHash != plan.HashOf(rs) {
+	if len(list.Items) != 2 || s.rollout().Status.CurrentPodHash != v1alpha1.HashOf(rs) {
 		t.Fatalf("%d ReplicaSets, currentPodHash %s: the anti-affinity term changed the identity", len(list.Items), s.rollout().Status.CurrentPodHash)
 	}
 

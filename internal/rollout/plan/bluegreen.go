@@ -39,6 +39,7 @@ func BlueGreen(o Observed) Plan {
 	pruneHistory(&p, o)
 	planRestart(&p, o)
 	finishStatus(&p, o)
+	announceWrites(&p, o)
 	st.Selector = activeSelector(o, st)
 	p.Metadata = RoleMetadata(o, p.Status)
 	return p

@@ -35,6 +35,7 @@ func Canary(o Observed) Plan {
 	pruneHistory(&p, o)
 	planRestart(&p, o)
 	finishStatus(&p, o)
+	announceWrites(&p, o)
 	p.Metadata = RoleMetadata(o, p.Status)
 	return p
 }

@@ -100,6 +100,11 @@ const (
 	ReasonRolloutHealthy       = "RolloutHealthy"
 	ReasonNewReplicaSetCreated = "NewReplicaSetCreated"
 	ReasonRestarted            = "RolloutRestarted"
+	ReasonAnalysisRunCreated   = "AnalysisRunCreated"
+	// ReasonScalingDeployment: the Deployment a workloadRef names was scaled down.
+	ReasonScalingDeployment = "ScalingDeployment"
+	// ReasonReplicaSetCreateError: the API server refused the new ReplicaSet.
+	ReasonReplicaSetCreateError = "ReplicaSetCreateError"
 )
 
 func (p *Plan) event(eventType, reason, message string) {

@@ -21,9 +21,6 @@ const (
 	WorkloadScaleDownProgressively = "progressively"
 )
 
-// ReasonScalingDeployment is the Event recorded when the referenced Deployment is scaled.
-const ReasonScalingDeployment = "ScalingDeployment"
-
 // WorkloadScale decides the spec.replicas of the Deployment a Rollout's workloadRef names,
 // given the Rollout's newly planned status and the Deployment's current spec.replicas. ok false
 // means the Deployment is left as it is.
