@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
 	"github.com/aviary-dev/aviary/internal/rollout/plan"
@@ -26,7 +27,7 @@ var errTemplateRefused = errors.New("the API server refused the new ReplicaSet")
 // the reconcile is retried with backoff.
 func (r *Reconciler) reportCreateError(ctx context.Context, ro *v1alpha1.Rollout, name string, createErr error) error {
 	msg := fmt.Sprintf("Failed to create new replica set %q: %v", name, createErr)
-	status := createErrorStatus(ro.Status, msg, r.Clock.Now())
+	status := plan.CreateFailedStatus(ro.Status, msg, r.Clock.Now())
 	if !equality.Semantic.DeepEqual(ro.Status, status) { // else already reported
 		if err := r.writeStatus(ctx, ro, status); err != nil {
 			return errors.Join(fmt.Errorf("creating ReplicaSet %q: %w", name, createErr), err)
@@ -39,34 +40,18 @@ func (r *Reconciler) reportCreateError(ctx context.Context, ro *v1alpha1.Rollout
 	return fmt.Errorf("creating ReplicaSet %q: %w", name, createErr)
 }
 
-// createErrorStatus is the status that reports a refused ReplicaSet: the Progressing condition
-// False with reason ReplicaSetCreateError, the phase Progressing and the message naming the
-// error; the rest of the status is kept. lastTransitionTime moves only when the condition's
-// status flips, as for every condition.
-func createErrorStatus(st v1alpha1.RolloutStatus, msg string, now time.Time) v1alpha1.RolloutStatus {
-	out := *st.DeepCopy()
-	stamp := metav1.NewTime(now.Truncate(time.Second))
-	c := v1alpha1.RolloutCondition{
-		Type: v1alpha1.RolloutProgressing, Status: corev1.ConditionFalse, Reason: plan.ReasonReplicaSetCreateError,
-		Message: msg, LastUpdateTime: stamp, LastTransitionTime: stamp,
+// reportApplyFailure records a write of the plan that failed: a log line with the Rollout's
+// key, the ApplyFailed condition (a narrow status patch) and a Warning Event once per distinct
+// failure. The error is returned, so that the reconcile is retried with backoff.
+func (r *Reconciler) reportApplyFailure(ctx context.Context, ro *v1alpha1.Rollout, applyErr error) error {
+	ctrl.LoggerFrom(ctx).Error(applyErr, "Applying the plan failed", "rollout", klog.KObj(ro))
+	status := plan.ApplyFailedStatus(ro.Status, applyErr.Error(), r.Clock.Now())
+	if equality.Semantic.DeepEqual(ro.Status, status) {
+		return applyErr // already reported
 	}
-	replaced := false
-	for i, old := range out.Conditions {
-		if old.Type != c.Type {
-			continue
-		}
-		replaced = true
-		if old.Status == c.Status && old.Reason == c.Reason && old.Message == c.Message {
-			c = old
-		} else if old.Status == c.Status {
-			c.LastTransitionTime = old.LastTransitionTime
-		}
-		out.Conditions[i] = c
+	if err := r.writeStatus(ctx, ro, status); err != nil {
+		return errors.Join(applyErr, fmt.Errorf("reporting it in the status: %w", err))
 	}
-	if !replaced {
-		out.Conditions = append(out.Conditions, c)
-	}
-	out.Phase = v1alpha1.RolloutPhaseProgressing
-	out.Message = plan.ReasonReplicaSetCreateError + ": " + msg
-	return out
+	r.Events.Event(ro, corev1.EventTypeWarning, plan.ReasonApplyFailed, applyErr.Error())
+	return applyErr
 }

@@ -121,7 +121,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 			// logging an error for an ordinary race.
 			return ctrl.Result{RequeueAfter: conflictRetry}, nil
 		}
-		return ctrl.Result{}, err
+		return ctrl.Result{}, r.reportApplyFailure(ctx, ro, err)
 	}
 	return ctrl.Result{RequeueAfter: p.RequeueAfter}, nil
 }

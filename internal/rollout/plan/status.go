@@ -23,6 +23,7 @@ func finishStatus(p *Plan, o Observed) {
 		st.Selector = sel.String()
 	}
 	removeCondition(st, v1alpha1.InvalidSpec)
+	removeCondition(st, RolloutApplyFailed) // this plan is applied in full, or reports again
 	progressCondition(p, o, &before)
 	pausedCondition(st, o)
 	availableCondition(st, o)
