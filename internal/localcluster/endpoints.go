@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+
+	"github.com/aviary-dev/aviary/internal/podstate"
 )
 
 // endpointsManager marks the EndpointSlices the sandbox's endpoints process writes.
@@ -94,7 +96,9 @@ func trimName(name string, n int) string {
 }
 
 func endpointOf(p *corev1.Pod) discoveryv1.Endpoint {
-	ready := readyCondition(p)
+	// An endpoint serves while its pod is ready, and is ready (takes new connections) only
+	// while the pod is not also terminating.
+	ready := podstate.Ready(p)
 	terminating := p.DeletionTimestamp != nil
 	ep := discoveryv1.Endpoint{
 		Addresses: []string{p.Status.PodIP},
