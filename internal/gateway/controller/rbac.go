@@ -5,5 +5,5 @@ package controller
 //
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gatewayclasses;gateways;httproutes;referencegrants,verbs=get;list;watch
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gatewayclasses/status;gateways/status;httproutes/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups="",resources=services;namespaces;secrets;pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=services;namespaces;secrets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
