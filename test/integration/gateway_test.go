@@ -2,6 +2,8 @@ package integration
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/rand"
+	certutil "k8s.io/client-go/util/cert"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -102,6 +105,7 @@ func TestGateway(t *testing.T) {
 	g := startGateway(t)
 	t.Run("ServesHTTPRoutesAndWritesStatus", func(t *testing.T) { testServesHTTPRoutesAndWritesStatus(t, g.fixture(t)) })
 	t.Run("ResolvesBackendsFromEndpointSlicesOnly", func(t *testing.T) { testResolvesBackendsFromEndpointSlicesOnly(t, g.fixture(t)) })
+	t.Run("TerminatesTLSWithKubernetesTLSSecrets", func(t *testing.T) { testTerminatesTLSWithKubernetesTLSSecrets(t, g.fixture(t)) })
 }
 
 func gwFreePort(t *testing.T) int {
@@ -398,5 +402,74 @@ func testResolvesBackendsFromEndpointSlicesOnly(t *testing.T, f *gatewayFixture)
 	gwEventually(t, "traffic reaches the pod once its EndpointSlice exists", func() (bool, string) {
 		code, be, err := gwGet(base + "/")
 		return err == nil && code == 200 && be == "pod", fmt.Sprint(code, be, err)
+	})
+}
+
+// keyPairSecret creates a Secret of type typ holding a fresh certificate for host, and returns
+// the certificate (with its CA) in PEM.
+func (f *gatewayFixture) keyPairSecret(t *testing.T, name, host string, typ corev1.SecretType) []byte {
+	t.Helper()
+	crt, key, err := certutil.GenerateSelfSignedCertKey(host, nil, nil)
+	gwMust(t, err)
+	gwMust(t, f.c.Create(context.Background(), &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: f.ns},
+		Type:       typ,
+		Data:       map[string][]byte{corev1.TLSCertKey: crt, corev1.TLSPrivateKeyKey: key},
+	}))
+	return crt
+}
+
+func httpsListener(name string, port int, secret string) gwv1.Listener {
+	return gwv1.Listener{
+		Name: gwv1.SectionName(name), Port: gwv1.PortNumber(port), Protocol: gwv1.HTTPSProtocolType,
+		Hostname: ptr.To(gwv1.Hostname("app.example.com")),
+		TLS:      &gwv1.ListenerTLSConfig{CertificateRefs: []gwv1.SecretObjectReference{{Name: gwv1.ObjectName(secret)}}},
+	}
+}
+
+// testTerminatesTLSWithKubernetesTLSSecrets checks that an HTTPS listener serves the certificate
+// of a kubernetes.io/tls Secret, and that a Secret of another type never reaches the gateway:
+// its cache holds kubernetes.io/tls Secrets only, so the listener naming one reports it not found.
+func testTerminatesTLSWithKubernetesTLSSecrets(t *testing.T, f *gatewayFixture) {
+	ctx := context.Background()
+	f.backendService(t, "stable")
+	crt := f.keyPairSecret(t, "tls-cert", "app.example.com", corev1.SecretTypeTLS)
+	f.keyPairSecret(t, "opaque-cert", "app.example.com", corev1.SecretTypeOpaque)
+	opaquePort := gwFreePort(t)
+	addr := f.programmedGateway(t, httpsListener("tls", f.port, "tls-cert"), httpsListener("opaque", opaquePort, "opaque-cert"))
+	gwMust(t, f.c.Create(ctx, f.route("web", gwv1.HTTPRouteRule{BackendRefs: []gwv1.HTTPBackendRef{weighted("stable", 1)}})))
+
+	gw := &gwv1.Gateway{}
+	gwMust(t, f.c.Get(ctx, client.ObjectKey{Namespace: f.ns, Name: "gw"}, gw))
+	resolved := map[string]*metav1.Condition{}
+	for _, l := range gw.Status.Listeners {
+		resolved[string(l.Name)] = meta.FindStatusCondition(l.Conditions, "ResolvedRefs")
+	}
+	if c := resolved["tls"]; c == nil || c.Status != metav1.ConditionTrue {
+		t.Errorf("listener tls ResolvedRefs %+v, want True", c)
+	}
+	if c := resolved["opaque"]; c == nil || c.Status != metav1.ConditionFalse || c.Reason != "InvalidCertificateRef" ||
+		!strings.Contains(c.Message, "opaque-cert not found") {
+		t.Errorf("listener opaque ResolvedRefs %+v, want False InvalidCertificateRef: not found (the gateway caches no Opaque Secrets)", c)
+	}
+
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(crt) {
+		t.Fatal("the generated certificate does not parse")
+	}
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: "app.example.com", MinVersion: tls.VersionTLS12},
+	}}
+	gwEventually(t, "HTTPS traffic reaches the backend with the Secret's certificate", func() (bool, string) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+net.JoinHostPort(addr, strconv.Itoa(f.port))+"/", nil)
+		gwMust(t, err)
+		req.Host = "app.example.com"
+		resp, err := hc.Do(req)
+		if err != nil {
+			return false, err.Error()
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode == 200 && resp.Header.Get("X-Backend") == "stable", fmt.Sprint(resp.StatusCode, resp.Header.Get("X-Backend"))
 	})
 }

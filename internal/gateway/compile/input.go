@@ -37,7 +37,9 @@ type Input struct {
 	EndpointSlices  []discoveryv1.EndpointSlice
 	ReferenceGrants []gwv1.ReferenceGrant
 	Namespaces      []corev1.Namespace
-	Secrets         []corev1.Secret
+	// Secrets are candidates for certificateRefs, which name kubernetes.io/tls Secrets only (the
+	// gateway's cache holds no other type, so it never keeps the cluster's other credentials).
+	Secrets []corev1.Secret
 }
 
 // Output is the route table plus the status of every object this controller owns.

@@ -63,15 +63,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Service{}, all).
 		Watches(&discoveryv1.EndpointSlice{}, all).
 		Watches(&corev1.Namespace{}, all, builder.WithPredicates(predicate.LabelChangedPredicate{})).
-		Watches(&corev1.Secret{}, all, builder.WithPredicates(tlsSecrets())).
+		Watches(&corev1.Secret{}, all). // only kubernetes.io/tls ones: see cacheOptions
 		Complete(r)
-}
-
-func tlsSecrets() predicate.Predicate {
-	return predicate.NewPredicateFuncs(func(o client.Object) bool {
-		s, ok := o.(*corev1.Secret)
-		return !ok || s.Type == corev1.SecretTypeTLS || len(s.Data[corev1.TLSCertKey]) > 0
-	})
 }
 
 // Reconcile observes, compiles, swaps the table in, opens sockets and writes status.
@@ -122,16 +115,6 @@ func (r *Reconciler) observe(ctx context.Context) (*compile.Input, error) {
 		ControllerName: r.ControllerName, AddressPool: r.AddressPool, Now: r.Clock.Now(),
 		GatewayClasses: classes.Items, Gateways: gateways.Items, HTTPRoutes: routes.Items,
 		ReferenceGrants: grants.Items, Services: services.Items, EndpointSlices: slices.Items,
-		Namespaces: nss.Items, Secrets: tlsOnly(secrets.Items),
+		Namespaces: nss.Items, Secrets: secrets.Items,
 	}, nil
-}
-
-func tlsOnly(in []corev1.Secret) []corev1.Secret {
-	out := in[:0:0]
-	for _, s := range in {
-		if len(s.Data[corev1.TLSCertKey]) > 0 {
-			out = append(out, s)
-		}
-	}
-	return out
 }
