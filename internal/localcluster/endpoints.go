@@ -141,6 +141,11 @@ func protocolOr(p corev1.Protocol) corev1.Protocol {
 	return p
 }
 
+// resolveTargetPort is the port of pod p that Service port sp reaches, by the Kubernetes rules:
+// a numeric targetPort is that port; a named one is the container port of that name and of the
+// Service port's protocol, which each pod may put elsewhere (or lack: false); no targetPort
+// means the Service port itself. It is Aviary's one resolution of target ports: the gateway
+// reads the result from the EndpointSlices written here, as from any EndpointSlice controller.
 func resolveTargetPort(sp corev1.ServicePort, p *corev1.Pod) (int32, bool) {
 	tp := sp.TargetPort
 	switch {
