@@ -470,6 +470,6 @@ func testTerminatesTLSWithKubernetesTLSSecrets(t *testing.T, f *gatewayFixture) 
 		}
 		defer resp.Body.Close()
 		_, _ = io.Copy(io.Discard, resp.Body)
-		return resp.StatusCode == 200 && resp.Header.Get("X-Backend") == "stable", fmt.Sprint(resp.StatusCode, resp.Header.Get("X-Backend"))
+		return resp.StatusCode == http.StatusOK && resp.Header.Get("X-Backend") == "stable", fmt.Sprint(resp.StatusCode, resp.Header.Get("X-Backend"))
 	})
 }
