@@ -6,6 +6,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/aviary-dev/aviary/internal/podstate"
 )
 
 // podStatus is the status kubectl prints for a pod (Running, Pending, ImagePullBackOff,
@@ -53,7 +55,7 @@ func podStatus(pod *corev1.Pod) (status, icon string) {
 	}
 	switch status {
 	case "Running":
-		if podReady(pod) {
+		if podstate.Ready(pod) {
 			return status, glyphOK
 		}
 		return status, glyphProgressing
@@ -72,15 +74,6 @@ func podStatus(pod *corev1.Pod) (status, icon string) {
 		return status, glyphProgressing
 	}
 	return status, glyphWarning
-}
-
-func podReady(pod *corev1.Pod) bool {
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 func buildPodView(pod *corev1.Pod, now time.Time) podView {

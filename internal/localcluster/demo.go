@@ -1,8 +1,6 @@
 package localcluster
 
 import (
-	"github.com/aviary-dev/aviary/internal/localnode"
-
 	"context"
 	"embed"
 	"errors"
@@ -17,6 +15,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/aviary-dev/aviary/internal/localnode"
+	"github.com/aviary-dev/aviary/internal/podstate"
 )
 
 //go:embed demo/*.yaml
@@ -98,7 +99,7 @@ func (s *Sandbox) waitDemoPods(ctx context.Context) error {
 		}
 		ready := 0
 		for i := range pods.Items {
-			if podReady(&pods.Items[i]) {
+			if runningAndReady(&pods.Items[i]) {
 				ready++
 			}
 		}
@@ -112,18 +113,9 @@ func (s *Sandbox) waitDemoPods(ctx context.Context) error {
 	return nil
 }
 
-func podReady(p *corev1.Pod) bool {
-	return p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil && readyCondition(p)
-}
-
-// readyCondition is the pod's Ready condition alone, as endpoints' "serving" wants it.
-func readyCondition(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
+// runningAndReady is what the demo waits for: a pod that runs, is ready and is staying.
+func runningAndReady(p *corev1.Pod) bool {
+	return p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil && podstate.Ready(p)
 }
 
 func (s *Sandbox) waitGatewayURL(ctx context.Context) (string, error) {

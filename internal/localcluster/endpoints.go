@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+
+	"github.com/aviary-dev/aviary/internal/podstate"
 )
 
 // endpointsManager marks the EndpointSlices the sandbox's endpoints process writes.
@@ -94,7 +96,9 @@ func trimName(name string, n int) string {
 }
 
 func endpointOf(p *corev1.Pod) discoveryv1.Endpoint {
-	ready := readyCondition(p)
+	// An endpoint serves while its pod is ready, and is ready (takes new connections) only
+	// while the pod is not also terminating.
+	ready := podstate.Ready(p)
 	terminating := p.DeletionTimestamp != nil
 	ep := discoveryv1.Endpoint{
 		Addresses: []string{p.Status.PodIP},
@@ -137,6 +141,11 @@ func protocolOr(p corev1.Protocol) corev1.Protocol {
 	return p
 }
 
+// resolveTargetPort is the port of pod p that Service port sp reaches, by the Kubernetes rules:
+// a numeric targetPort is that port; a named one is the container port of that name and of the
+// Service port's protocol, which each pod may put elsewhere (or lack: false); no targetPort
+// means the Service port itself. It is Aviary's one resolution of target ports: the gateway
+// reads the result from the EndpointSlices written here, as from any EndpointSlice controller.
 func resolveTargetPort(sp corev1.ServicePort, p *corev1.Pod) (int32, bool) {
 	tp := sp.TargetPort
 	switch {

@@ -12,11 +12,8 @@ import (
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
 	"github.com/aviary-dev/aviary/internal/rollout"
+	"github.com/aviary-dev/aviary/internal/traffic/gatewayapi"
 )
-
-// GatewayAPIPlugin is the traffic-router plugin name of the Argo Rollouts Gateway API plugin,
-// whose configuration Aviary implements natively.
-const GatewayAPIPlugin = "argoproj-labs/gatewayAPI"
 
 // listTimeout bounds one scrape's read of the Rollouts.
 const listTimeout = 10 * time.Second
@@ -149,7 +146,7 @@ func TrafficRouter(ro *v1alpha1.Rollout) string {
 	}
 	var plugins []string
 	for name := range tr.Plugins {
-		if name == GatewayAPIPlugin {
+		if name == gatewayapi.PluginName {
 			name = "GatewayAPI"
 		}
 		plugins = append(plugins, name)

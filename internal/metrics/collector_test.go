@@ -12,6 +12,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
+	"github.com/aviary-dev/aviary/internal/traffic/gatewayapi"
 )
 
 type fakeLister struct {
@@ -33,7 +34,7 @@ func TestRolloutCollector(t *testing.T) {
 		testRollout("shop", "checkout", func(ro *v1alpha1.Rollout) {
 			ro.Spec.Replicas = ptr.To[int32](5)
 			ro.Spec.Strategy.Canary = &v1alpha1.CanaryStrategy{TrafficRouting: &v1alpha1.RolloutTrafficRouting{
-				Plugins: map[string]apiextensionsv1.JSON{GatewayAPIPlugin: {Raw: []byte(`{"httpRoute":"checkout"}`)}},
+				Plugins: map[string]apiextensionsv1.JSON{gatewayapi.PluginName: {Raw: []byte(`{"httpRoute":"checkout"}`)}},
 			}}
 			ro.Status.Phase = v1alpha1.RolloutPhasePaused
 			ro.Status.Replicas = 6
@@ -140,11 +141,11 @@ func TestTrafficRouter(t *testing.T) {
 			TrafficRouting: &v1alpha1.RolloutTrafficRouting{Istio: &raw},
 		}}, "Istio"},
 		"gateway api plugin": {v1alpha1.RolloutStrategy{Canary: &v1alpha1.CanaryStrategy{
-			TrafficRouting: &v1alpha1.RolloutTrafficRouting{Plugins: map[string]apiextensionsv1.JSON{GatewayAPIPlugin: raw}},
+			TrafficRouting: &v1alpha1.RolloutTrafficRouting{Plugins: map[string]apiextensionsv1.JSON{gatewayapi.PluginName: raw}},
 		}}, "GatewayAPI"},
 		"nginx and plugins": {v1alpha1.RolloutStrategy{Canary: &v1alpha1.CanaryStrategy{
 			TrafficRouting: &v1alpha1.RolloutTrafficRouting{Nginx: &raw, Plugins: map[string]apiextensionsv1.JSON{
-				"zeta/router": raw, GatewayAPIPlugin: raw,
+				"zeta/router": raw, gatewayapi.PluginName: raw,
 			}},
 		}}, "Nginx,GatewayAPI,zeta/router"},
 	}

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
+	"github.com/aviary-dev/aviary/internal/podstate"
 	"github.com/aviary-dev/aviary/internal/rollout/plan"
 )
 
@@ -50,12 +51,7 @@ func (r *Reconciler) restartPods(ctx context.Context, ro *v1alpha1.Rollout, owne
 
 func restartFacts(pod *corev1.Pod) plan.RestartPod {
 	facts := plan.RestartPod{Name: pod.Name, UID: pod.UID, Created: pod.CreationTimestamp.Time, Deleting: pod.DeletionTimestamp != nil}
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			facts.Ready = c.Status == corev1.ConditionTrue
-			facts.ReadySince = c.LastTransitionTime.Time
-		}
-	}
+	facts.Ready, facts.ReadySince = podstate.ReadySince(pod)
 	return facts
 }
 

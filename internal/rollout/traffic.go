@@ -48,7 +48,7 @@ func (r *Reconciler) observeTraffic(ctx context.Context, ro *v1alpha1.Rollout) (
 		u.SetGroupVersionKind(gvk)
 		err := r.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, u)
 		if apierrors.IsNotFound(err) {
-			return nil, fmt.Sprintf("%s %s/%s not found: create it, or fix the route named in trafficRouting.plugins[%q]", ref.Kind, ns, ref.Name, plan.GatewayAPIPlugin), nil
+			return nil, fmt.Sprintf("%s %s/%s not found: create it, or fix the route named in trafficRouting.plugins[%q]", ref.Kind, ns, ref.Name, gatewayapi.PluginName), nil
 		}
 		if err != nil {
 			return nil, "", fmt.Errorf("reading %s %s/%s: %w", ref.Kind, ns, ref.Name, err)

@@ -11,9 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/aviary-dev/aviary/internal/gateway/route"
@@ -23,7 +21,6 @@ import (
 type world struct {
 	services map[types.NamespacedName]*corev1.Service
 	slices   map[types.NamespacedName][]*discoveryv1.EndpointSlice
-	pods     map[string][]*corev1.Pod
 	grants   *grantIndex
 }
 
@@ -31,12 +28,7 @@ func indexWorld(in *Input) *world {
 	w := &world{
 		services: map[types.NamespacedName]*corev1.Service{},
 		slices:   map[types.NamespacedName][]*discoveryv1.EndpointSlice{},
-		pods:     map[string][]*corev1.Pod{},
 		grants:   indexGrants(in.ReferenceGrants),
-	}
-	for i := range in.Pods {
-		p := &in.Pods[i]
-		w.pods[p.Namespace] = append(w.pods[p.Namespace], p)
 	}
 	for i := range in.Services {
 		s := &in.Services[i]
@@ -103,17 +95,14 @@ func (w *world) resolveBackend(routeNS string, ref gwv1.BackendObjectReference, 
 	if ap := sp.AppProtocol; ap != nil && strings.EqualFold(*ap, "kubernetes.io/h2c") {
 		return fail(gwv1.RouteReasonUnsupportedProtocol, "Service %s/%s port %d has appProtocol %s, which this gateway does not speak", ns, ref.Name, sp.Port, *ap)
 	}
-	key := types.NamespacedName{Namespace: ns, Name: svc.Name}
-	if len(w.slices[key]) == 0 && len(svc.Spec.Selector) > 0 {
-		b.Endpoints = w.readyPods(svc, sp)
-	} else {
-		b.Endpoints = w.readyEndpoints(key, sp)
-	}
+	b.Endpoints = w.readyEndpoints(types.NamespacedName{Namespace: ns, Name: svc.Name}, sp)
 	return b, nil
 }
 
-// readyEndpoints lists "ip:port" of the ready endpoints of a Service port, sorted. EndpointSlice
-// ports carry the Service port's name, which is how the target port is found.
+// readyEndpoints lists "ip:port" of the ready endpoints of a Service port, sorted. EndpointSlices
+// are the only source, as in any Gateway API implementation: their ports carry the Service
+// port's name and the target port already resolved on each pod (by the EndpointSlice
+// controller, or on the sandbox by `aviary local endpoints`), so the gateway never reads pods.
 func (w *world) readyEndpoints(svc types.NamespacedName, sp corev1.ServicePort) []string {
 	var out []string
 	for _, es := range w.slices[svc] {
@@ -151,54 +140,4 @@ func slicePort(es *discoveryv1.EndpointSlice, sp corev1.ServicePort) (uint16, bo
 		}
 	}
 	return 0, false
-}
-
-// readyPods lists "ip:port" of the ready pods a selector Service picks, the target port
-// resolved by number or by container port name.
-func (w *world) readyPods(svc *corev1.Service, sp corev1.ServicePort) []string {
-	sel := labels.SelectorFromSet(svc.Spec.Selector)
-	var out []string
-	for _, p := range w.pods[svc.Namespace] {
-		if p.DeletionTimestamp != nil || p.Status.PodIP == "" || !podReady(p) || !sel.Matches(labels.Set(p.Labels)) {
-			continue
-		}
-		ip, err := netip.ParseAddr(p.Status.PodIP)
-		if err != nil {
-			continue
-		}
-		port, ok := targetPort(p, sp)
-		if !ok {
-			continue
-		}
-		out = append(out, netip.AddrPortFrom(ip, port).String())
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
-}
-
-func targetPort(p *corev1.Pod, sp corev1.ServicePort) (uint16, bool) {
-	tp := sp.TargetPort
-	switch {
-	case tp.Type == intstr.String && tp.StrVal != "":
-		for _, c := range p.Spec.Containers {
-			for _, cp := range c.Ports {
-				if cp.Name == tp.StrVal {
-					return uint16(cp.ContainerPort), true
-				}
-			}
-		}
-		return 0, false
-	case tp.IntVal > 0:
-		return uint16(tp.IntVal), true
-	}
-	return uint16(sp.Port), true
 }

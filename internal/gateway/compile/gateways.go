@@ -217,7 +217,11 @@ func resolveCertificate(in *Input, l *listener, grants *grantIndex, now metav1.T
 	}
 	sec := findSecret(in, ns, string(ref.Name))
 	if sec == nil {
-		fail(gwv1.ListenerReasonInvalidCertificateRef, fmt.Sprintf("Secret %s/%s not found", ns, ref.Name))
+		fail(gwv1.ListenerReasonInvalidCertificateRef, fmt.Sprintf("Secret %s/%s not found: create it with type kubernetes.io/tls, the only type the gateway reads", ns, ref.Name))
+		return
+	}
+	if sec.Type != corev1.SecretTypeTLS {
+		fail(gwv1.ListenerReasonInvalidCertificateRef, fmt.Sprintf("Secret %s/%s has type %q: certificateRefs must name a kubernetes.io/tls Secret", ns, ref.Name, sec.Type))
 		return
 	}
 	crt, key := sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey]

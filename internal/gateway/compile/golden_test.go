@@ -109,8 +109,6 @@ func loadInput(t *testing.T, path string) *Input {
 			in.EndpointSlices = append(in.EndpointSlices, *o)
 		case *corev1.Namespace:
 			in.Namespaces = append(in.Namespaces, *o)
-		case *corev1.Pod:
-			in.Pods = append(in.Pods, *o)
 		case *corev1.Secret:
 			in.Secrets = append(in.Secrets, *o)
 		default:

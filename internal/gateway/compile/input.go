@@ -37,11 +37,9 @@ type Input struct {
 	EndpointSlices  []discoveryv1.EndpointSlice
 	ReferenceGrants []gwv1.ReferenceGrant
 	Namespaces      []corev1.Namespace
-	Secrets         []corev1.Secret
-	// Pods back Services that have a selector but no EndpointSlices: the API server refuses
-	// loopback addresses in IPv4 EndpointSlices, so on a single-machine cluster whose pods live
-	// on 127.x.y.z the endpoints are read from the ready pods themselves.
-	Pods []corev1.Pod
+	// Secrets are candidates for certificateRefs, which name kubernetes.io/tls Secrets only (the
+	// gateway's cache holds no other type, so it never keeps the cluster's other credentials).
+	Secrets []corev1.Secret
 }
 
 // Output is the route table plus the status of every object this controller owns.

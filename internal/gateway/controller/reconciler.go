@@ -16,7 +16,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -64,39 +63,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Service{}, all).
 		Watches(&discoveryv1.EndpointSlice{}, all).
 		Watches(&corev1.Namespace{}, all, builder.WithPredicates(predicate.LabelChangedPredicate{})).
-		Watches(&corev1.Pod{}, all, builder.WithPredicates(podEndpointChanged())).
-		Watches(&corev1.Secret{}, all, builder.WithPredicates(tlsSecrets())).
+		Watches(&corev1.Secret{}, all). // only kubernetes.io/tls ones: see cacheOptions
 		Complete(r)
-}
-
-// podEndpointChanged passes pod events that can change an endpoint: creation, deletion, and
-// updates of labels, IP, readiness or deletion.
-func podEndpointChanged() predicate.Predicate {
-	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
-		o, ok1 := e.ObjectOld.(*corev1.Pod)
-		n, ok2 := e.ObjectNew.(*corev1.Pod)
-		if !ok1 || !ok2 {
-			return true
-		}
-		return o.Status.PodIP != n.Status.PodIP || !maps.Equal(o.Labels, n.Labels) ||
-			podReady(o) != podReady(n) || (o.DeletionTimestamp == nil) != (n.DeletionTimestamp == nil)
-	}}
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
-}
-
-func tlsSecrets() predicate.Predicate {
-	return predicate.NewPredicateFuncs(func(o client.Object) bool {
-		s, ok := o.(*corev1.Secret)
-		return !ok || s.Type == corev1.SecretTypeTLS || len(s.Data[corev1.TLSCertKey]) > 0
-	})
 }
 
 // Reconcile observes, compiles, swaps the table in, opens sockets and writes status.
@@ -137,9 +105,8 @@ func (r *Reconciler) observe(ctx context.Context) (*compile.Input, error) {
 		slices   discoveryv1.EndpointSliceList
 		nss      corev1.NamespaceList
 		secrets  corev1.SecretList
-		pods     corev1.PodList
 	)
-	for _, l := range []client.ObjectList{&classes, &gateways, &routes, &grants, &services, &slices, &nss, &secrets, &pods} {
+	for _, l := range []client.ObjectList{&classes, &gateways, &routes, &grants, &services, &slices, &nss, &secrets} {
 		if err := r.Client.List(ctx, l); err != nil {
 			return nil, err
 		}
@@ -148,16 +115,6 @@ func (r *Reconciler) observe(ctx context.Context) (*compile.Input, error) {
 		ControllerName: r.ControllerName, AddressPool: r.AddressPool, Now: r.Clock.Now(),
 		GatewayClasses: classes.Items, Gateways: gateways.Items, HTTPRoutes: routes.Items,
 		ReferenceGrants: grants.Items, Services: services.Items, EndpointSlices: slices.Items,
-		Namespaces: nss.Items, Secrets: tlsOnly(secrets.Items), Pods: pods.Items,
+		Namespaces: nss.Items, Secrets: secrets.Items,
 	}, nil
-}
-
-func tlsOnly(in []corev1.Secret) []corev1.Secret {
-	out := in[:0:0]
-	for _, s := range in {
-		if len(s.Data[corev1.TLSCertKey]) > 0 {
-			out = append(out, s)
-		}
-	}
-	return out
 }

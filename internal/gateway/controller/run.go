@@ -9,12 +9,16 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -138,6 +142,17 @@ func (o *Options) restConfig() (*rest.Config, error) {
 	return config.GetConfig()
 }
 
+// cacheOptions limits what the gateway caches to what it serves. Secrets are the one kind
+// narrowed: certificateRefs name kubernetes.io/tls Secrets, so the informer lists and watches
+// that type only (a field selector the API server applies), and the gateway never holds the
+// cluster's other credentials (service account tokens, registry and application secrets).
+// The gateway does not cache Pods at all: endpoints come from EndpointSlices.
+func cacheOptions() cache.Options {
+	return cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&corev1.Secret{}: {Field: fields.OneTermEqualSelector("type", string(corev1.SecretTypeTLS))},
+	}}
+}
+
 // Run serves until ctx ends, then drains the sockets.
 func Run(ctx context.Context, o *Options) error {
 	cfg, err := o.restConfig()
@@ -162,6 +177,7 @@ func RunWithConfig(ctx context.Context, cfg *rest.Config, o *Options) error {
 	cfg.QPS, cfg.Burst = 50, 100
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
+		Cache:                  cacheOptions(),
 		Metrics:                metricsserver.Options{BindAddress: o.MetricsBindAddress},
 		HealthProbeBindAddress: o.HealthProbeBindAddress,
 	})

@@ -27,7 +27,7 @@ func routedStrategy(steps ...v1alpha1.CanaryStep) v1alpha1.RolloutStrategy {
 		StableService: "shop-stable", CanaryService: "shop-canary",
 		TrafficRouting: &v1alpha1.RolloutTrafficRouting{
 			ManagedRoutes: []v1alpha1.ManagedRoute{{Name: "beta"}},
-			Plugins:       map[string]apiextensionsv1.JSON{plan.GatewayAPIPlugin: {Raw: []byte(`{"httpRoutes":[{"name":"shop","useHeaderRoutes":true}]}`)}},
+			Plugins:       map[string]apiextensionsv1.JSON{gatewayapi.PluginName: {Raw: []byte(`{"httpRoutes":[{"name":"shop","useHeaderRoutes":true}]}`)}},
 		},
 		Steps: steps,
 	}}

@@ -16,9 +16,9 @@ func ParseRouting(ro *v1alpha1.Rollout) (*gatewayapi.Config, string) {
 	if c == nil || c.TrafficRouting == nil {
 		return nil, ""
 	}
-	raw, ok := c.TrafficRouting.Plugins[GatewayAPIPlugin]
+	raw, ok := c.TrafficRouting.Plugins[gatewayapi.PluginName]
 	if !ok {
-		return nil, fmt.Sprintf("spec.strategy.canary.trafficRouting names no router: configure trafficRouting.plugins[%q] with the routes to edit", GatewayAPIPlugin)
+		return nil, fmt.Sprintf("spec.strategy.canary.trafficRouting names no router: configure trafficRouting.plugins[%q] with the routes to edit", gatewayapi.PluginName)
 	}
 	cfg, err := gatewayapi.ParseConfig(raw.Raw)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
 	"github.com/aviary-dev/aviary/internal/rollout/plan"
+	"github.com/aviary-dev/aviary/internal/traffic/gatewayapi"
 )
 
 func TestInvalidTrafficRouting(t *testing.T) {
@@ -20,12 +21,12 @@ func TestInvalidTrafficRouting(t *testing.T) {
 		"valid":     {func(*v1alpha1.CanaryStrategy) {}, ""},
 		"no plugin": {func(c *v1alpha1.CanaryStrategy) { c.TrafficRouting.Plugins = nil }, "names no router"},
 		"bad plugin config": {func(c *v1alpha1.CanaryStrategy) {
-			c.TrafficRouting.Plugins[plan.GatewayAPIPlugin] = apiextensionsv1.JSON{Raw: []byte(`{"httpRoutez":"x"}`)}
+			c.TrafficRouting.Plugins[gatewayapi.PluginName] = apiextensionsv1.JSON{Raw: []byte(`{"httpRoutez":"x"}`)}
 		}, `unknown field "httpRoutez"`},
 		"no canary service": {func(c *v1alpha1.CanaryStrategy) { c.CanaryService = "" }, "needs both stableService and canaryService"},
 		"same services":     {func(c *v1alpha1.CanaryStrategy) { c.CanaryService = c.StableService }, "two different Services"},
 		"header route without a route taking it": {func(c *v1alpha1.CanaryStrategy) {
-			c.TrafficRouting.Plugins[plan.GatewayAPIPlugin] = apiextensionsv1.JSON{Raw: []byte(`{"httpRoutes":[{"name":"shop"}]}`)}
+			c.TrafficRouting.Plugins[gatewayapi.PluginName] = apiextensionsv1.JSON{Raw: []byte(`{"httpRoutes":[{"name":"shop"}]}`)}
 		}, "set useHeaderRoutes: true"},
 		"bad regex": {func(c *v1alpha1.CanaryStrategy) {
 			c.Steps[0].SetHeaderRoute.Match[0].HeaderValue = &v1alpha1.StringMatch{Regex: "("}

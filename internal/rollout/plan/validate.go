@@ -10,10 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
+	"github.com/aviary-dev/aviary/internal/traffic/gatewayapi"
 )
-
-// GatewayAPIPlugin is the traffic-router configuration key Aviary implements.
-const GatewayAPIPlugin = "argoproj-labs/gatewayAPI"
 
 // Invalid names the first problem that makes a Rollout impossible to act on, or returns "".
 // The controller reports one problem at a time, as Argo Rollouts does; see Problems.
@@ -119,7 +117,7 @@ func invalidRouter(tr *v1alpha1.RolloutTrafficRouting) string {
 		"apisix": tr.Apisix != nil,
 	}
 	for name := range tr.Plugins {
-		unsupported["plugins."+name] = name != GatewayAPIPlugin
+		unsupported["plugins."+name] = name != gatewayapi.PluginName
 	}
 	var names []string
 	for name, set := range unsupported {
@@ -131,7 +129,7 @@ func invalidRouter(tr *v1alpha1.RolloutTrafficRouting) string {
 		return ""
 	}
 	sort.Strings(names)
-	return fmt.Sprintf("spec.strategy.canary.trafficRouting.%s is not supported: Aviary routes traffic through the Gateway API; configure trafficRouting.plugins[%q]", names[0], GatewayAPIPlugin)
+	return fmt.Sprintf("spec.strategy.canary.trafficRouting.%s is not supported: Aviary routes traffic through the Gateway API; configure trafficRouting.plugins[%q]", names[0], gatewayapi.PluginName)
 }
 
 func invalidBlueGreen(ro *v1alpha1.Rollout) []string {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
 	"github.com/aviary-dev/aviary/internal/rollout/plan"
+	"github.com/aviary-dev/aviary/internal/traffic/gatewayapi"
 )
 
 func TestInvalidNamesTheProblem(t *testing.T) {
@@ -50,7 +51,7 @@ func TestInvalidNamesTheProblem(t *testing.T) {
 		"header route not in managedRoutes": {
 			change: func(ro *v1alpha1.Rollout, _ map[string]*corev1.Service) {
 				ro.Spec.Strategy.Canary.TrafficRouting = &v1alpha1.RolloutTrafficRouting{
-					Plugins: map[string]apiextensionsv1.JSON{plan.GatewayAPIPlugin: {Raw: []byte(`{"httpRoute":"shop"}`)}},
+					Plugins: map[string]apiextensionsv1.JSON{gatewayapi.PluginName: {Raw: []byte(`{"httpRoute":"shop"}`)}},
 				}
 				ro.Spec.Strategy.Canary.Steps = append(ro.Spec.Strategy.Canary.Steps,
 					v1alpha1.CanaryStep{SetHeaderRoute: &v1alpha1.SetHeaderRoute{Name: "beta"}})

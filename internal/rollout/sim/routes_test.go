@@ -10,8 +10,8 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
-	"github.com/aviary-dev/aviary/internal/rollout/plan"
 	"github.com/aviary-dev/aviary/internal/rollout/sim"
+	"github.com/aviary-dev/aviary/internal/traffic/gatewayapi"
 )
 
 func routedRollout(config string) *v1alpha1.Rollout {
@@ -23,7 +23,7 @@ func routedRollout(config string) *v1alpha1.Rollout {
 			Strategy: v1alpha1.RolloutStrategy{Canary: &v1alpha1.CanaryStrategy{
 				StableService: "shop-stable", CanaryService: "shop-canary",
 				TrafficRouting: &v1alpha1.RolloutTrafficRouting{
-					Plugins: map[string]apiextensionsv1.JSON{plan.GatewayAPIPlugin: {Raw: []byte(config)}},
+					Plugins: map[string]apiextensionsv1.JSON{gatewayapi.PluginName: {Raw: []byte(config)}},
 				},
 			}},
 		},

@@ -110,7 +110,9 @@ func ParseConfig(raw []byte) (*Config, error) {
 	return c, nil
 }
 
-// PluginName is the plugin key the configuration lives under.
+// PluginName is the trafficRouting.plugins key of the Argo Rollouts Gateway API plugin, whose
+// configuration Aviary implements natively. It is the one spelling of the key: the validator,
+// the reconciler and the metrics all read it from here.
 const PluginName = "argoproj-labs/gatewayAPI"
 
 // Refs lists the routes named explicitly. A route named in the single form (httpRoute,
