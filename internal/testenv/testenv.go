@@ -68,9 +68,9 @@ func RepoRoot() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// Start starts etcd and kube-apiserver from KUBEBUILDER_ASSETS and installs the CRDs in
-// config/crd/bases (embedded by package config/crd); with WithControllerManager, kube-controller-manager too. Stop the returned
-// Env when done.
+// Start starts etcd and kube-apiserver from KUBEBUILDER_ASSETS and installs the CRDs of
+// config/crd/bases (as embedded by package config/crd); with WithControllerManager,
+// kube-controller-manager too. Stop the returned Env when done.
 func Start(opts ...Option) (*Env, error) {
 	var o options
 	for _, opt := range opts {
