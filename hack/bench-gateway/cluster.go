@@ -14,8 +14,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
@@ -23,8 +23,8 @@ import (
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	gatewayapi "github.com/aviary-dev/aviary/config/gateway-api"
+	"github.com/aviary-dev/aviary/internal/crdinstall"
 	gateway "github.com/aviary-dev/aviary/internal/gateway/controller"
-	"github.com/aviary-dev/aviary/internal/gateway/crds"
 	"github.com/aviary-dev/aviary/internal/testenv"
 )
 
@@ -57,13 +57,10 @@ func newCluster(ctx context.Context, dir string) (*cluster, error) {
 	}
 	scheme, err := gateway.NewScheme()
 	if err == nil {
-		err = apiextensionsv1.AddToScheme(scheme)
-	}
-	if err == nil {
 		cl.c, err = client.New(cfg, client.Options{Scheme: scheme})
 	}
 	if err == nil {
-		err = crds.Install(ctx, cl.c, gatewayapi.Standard)
+		err = installGatewayAPI(ctx, cfg)
 	}
 	if err != nil {
 		cl.stop()
@@ -238,4 +235,14 @@ func (r changeResult) swapNote() string {
 	}
 	return fmt.Sprintf("the gateway's log has the new table swapped in %s after the update was sent (to its millisecond)",
 		r.swapped.Round(time.Millisecond))
+}
+
+// installGatewayAPI installs the Gateway API's standard channel into the API server of cfg.
+func installGatewayAPI(ctx context.Context, cfg *rest.Config) error {
+	crds, err := crdinstall.Read(gatewayapi.Standard, "standard/*.yaml")
+	if err != nil {
+		return err
+	}
+	_, err = crdinstall.Install(ctx, cfg, crds)
+	return err
 }

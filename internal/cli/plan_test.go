@@ -1,10 +1,11 @@
 package cli
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aviary-dev/aviary/internal/golden"
 )
 
 // planScenarios are the Rollouts TestPlanGolden plans: corpus manifests, and in testdata/plan
@@ -35,23 +36,7 @@ func TestPlanGolden(t *testing.T) {
 				if err != nil {
 					t.Fatalf("plan failed: %v\n%s%s", err, out, errOut)
 				}
-				golden := filepath.Join("testdata", "plan_"+name+"."+format+".golden")
-				if *update {
-					if err := os.MkdirAll("testdata", 0o755); err != nil {
-						t.Fatal(err)
-					}
-					if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
-						t.Fatal(err)
-					}
-					return
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("%v (run go test ./internal/cli -run TestPlanGolden -update)", err)
-				}
-				if out != string(want) {
-					t.Errorf("plan differs from %s:\n--- got\n%s\n--- want\n%s", golden, out, want)
-				}
+				golden.Compare(t, filepath.Join("testdata", "plan_"+name+"."+format+".golden"), []byte(out))
 			})
 		}
 	}

@@ -82,8 +82,8 @@ func apiServer() component {
 				// reach the API server.
 				"--endpoint-reconciler-type=none",
 				"--secure-port=" + strconv.Itoa(p.APIServer),
-				"--tls-cert-file=" + pki.ServingCert("apiserver"),
-				"--tls-private-key-file=" + pki.ServingKey("apiserver"),
+				"--tls-cert-file=" + pki.ServingCert(apiServerCertName),
+				"--tls-private-key-file=" + pki.ServingKey(apiServerCertName),
 				"--client-ca-file=" + pki.CACert(),
 				"--service-cluster-ip-range=" + serviceCIDR,
 				"--authorization-mode=Node,RBAC",

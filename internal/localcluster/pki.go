@@ -1,20 +1,14 @@
 package localcluster
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"errors"
-	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
-	"time"
+
+	"k8s.io/client-go/util/cert"
+
+	"github.com/aviary-dev/aviary/internal/pki"
 )
 
 // serviceCIDR is --service-cluster-ip-range; its first address is the `kubernetes` Service,
@@ -22,8 +16,11 @@ import (
 const (
 	serviceCIDR      = "10.0.0.0/24"
 	kubernetesSvcIP  = "10.0.0.1"
-	certValidity     = 365 * 24 * time.Hour
 	serviceAccountSA = "sa.key"
+	// apiServerCertName names the one serving certificate the sandbox writes. The local
+	// node's kubelet API serves a self-signed certificate of its own (localnode), which the
+	// API server does not verify.
+	apiServerCertName = "apiserver"
 )
 
 // identity is one client certificate: who a process is to the API server.
@@ -60,7 +57,6 @@ func (p PKI) ServingKey(n string) string  { return filepath.Join(p.Dir, n+"-serv
 func (p PKI) ClientCert(id string) string { return filepath.Join(p.Dir, id+".crt") }
 func (p PKI) ClientKey(id string) string  { return filepath.Join(p.Dir, id+".key") }
 func (p PKI) ServiceAccountKey() string   { return filepath.Join(p.Dir, serviceAccountSA) }
-func (p PKI) servingNames() []string      { return []string{"apiserver", "kubelet"} }
 func (p PKI) complete() bool              { return allExist(p.files()) }
 func allExist(paths []string) bool {
 	for _, f := range paths {
@@ -73,9 +69,7 @@ func allExist(paths []string) bool {
 
 func (p PKI) files() []string {
 	files := []string{p.CACert(), p.CAKey(), p.ServiceAccountKey()}
-	for _, n := range p.servingNames() {
-		files = append(files, p.ServingCert(n), p.ServingKey(n))
-	}
+	files = append(files, p.ServingCert(apiServerCertName), p.ServingKey(apiServerCertName))
 	for _, id := range identities {
 		files = append(files, p.ClientCert(id.name), p.ClientKey(id.name))
 	}
@@ -86,7 +80,7 @@ func (p PKI) files() []string {
 // reports whether it wrote new ones (every process must then restart).
 func ensurePKI(p PKI) (bool, error) {
 	if p.complete() {
-		if _, err := loadCert(p.CACert()); err == nil {
+		if _, err := cert.CertsFromFile(p.CACert()); err == nil {
 			return false, nil
 		}
 	}
@@ -99,104 +93,45 @@ func ensurePKI(p PKI) (bool, error) {
 	return true, writePKI(p)
 }
 
+// writePKI writes a new CA, the API server's serving certificate, a client certificate for
+// each identity, and the service-account signing key.
 func writePKI(p PKI) error {
-	caKey, err := newKey()
+	ca, err := pki.NewCA("aviary-local-ca")
 	if err != nil {
 		return err
 	}
-	caTmpl := template("aviary-local-ca", nil)
-	caTmpl.IsCA = true
-	caTmpl.BasicConstraintsValid = true
-	caTmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageCRLSign
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
-	if err != nil {
+	if err := ca.KeyPair().Write(p.CACert(), p.CAKey()); err != nil {
 		return err
 	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
+	if err := issueAndWrite(ca, apiServerServing(), p.ServingCert(apiServerCertName), p.ServingKey(apiServerCertName)); err != nil {
 		return err
-	}
-	if err := writePair(p.CACert(), p.CAKey(), caDER, caKey); err != nil {
-		return err
-	}
-	for _, n := range p.servingNames() {
-		tmpl := template(n, nil)
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
-		tmpl.DNSNames = []string{"localhost"}
-		if n == "apiserver" {
-			// Pods reach the API server as kubernetes.default.svc.
-			tmpl.IPAddresses = append(tmpl.IPAddresses, net.ParseIP(kubernetesSvcIP))
-			tmpl.DNSNames = append(tmpl.DNSNames, "kubernetes", "kubernetes.default",
-				"kubernetes.default.svc", "kubernetes.default.svc.cluster.local")
-		}
-		if err := signAndWrite(tmpl, ca, caKey, p.ServingCert(n), p.ServingKey(n)); err != nil {
-			return err
-		}
 	}
 	for _, id := range identities {
-		tmpl := template(id.user, id.groups)
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-		if err := signAndWrite(tmpl, ca, caKey, p.ClientCert(id.name), p.ClientKey(id.name)); err != nil {
+		cfg := cert.Config{CommonName: id.user, Organization: id.groups, Usages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+		if err := issueAndWrite(ca, cfg, p.ClientCert(id.name), p.ClientKey(id.name)); err != nil {
 			return err
 		}
 	}
-	saKey, err := newKey()
+	return pki.WriteSigningKey(p.ServiceAccountKey())
+}
+
+// apiServerServing is the API server's serving certificate: it answers on loopback, and as the
+// `kubernetes` Service, which is how pods reach it.
+func apiServerServing() cert.Config {
+	return cert.Config{
+		CommonName: apiServerCertName,
+		AltNames: cert.AltNames{
+			IPs:      []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP(kubernetesSvcIP)},
+			DNSNames: []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
+		},
+		Usages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+}
+
+func issueAndWrite(ca *pki.CA, cfg cert.Config, certPath, keyPath string) error {
+	pair, err := ca.Issue(cfg)
 	if err != nil {
 		return err
 	}
-	return writeKey(p.ServiceAccountKey(), saKey)
-}
-
-func newKey() (*ecdsa.PrivateKey, error) { return ecdsa.GenerateKey(elliptic.P256(), rand.Reader) }
-
-func template(cn string, orgs []string) *x509.Certificate {
-	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
-	now := time.Now()
-	return &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: cn, Organization: orgs},
-		NotBefore:    now.Add(-time.Hour), // tolerate a little clock skew between processes
-		NotAfter:     now.Add(certValidity),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-	}
-}
-
-func signAndWrite(tmpl, ca *x509.Certificate, caKey crypto.Signer, certPath, keyPath string) error {
-	key, err := newKey()
-	if err != nil {
-		return err
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, key.Public(), caKey)
-	if err != nil {
-		return fmt.Errorf("signing %s: %w", tmpl.Subject.CommonName, err)
-	}
-	return writePair(certPath, keyPath, der, key)
-}
-
-func writePair(certPath, keyPath string, der []byte, key *ecdsa.PrivateKey) error {
-	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		return err
-	}
-	return writeKey(keyPath, key)
-}
-
-func writeKey(path string, key *ecdsa.PrivateKey) error {
-	der, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600)
-}
-
-func loadCert(path string) (*x509.Certificate, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	block, _ := pem.Decode(b)
-	if block == nil {
-		return nil, errors.New(path + ": no PEM certificate")
-	}
-	return x509.ParseCertificate(block.Bytes)
+	return pair.Write(certPath, keyPath)
 }

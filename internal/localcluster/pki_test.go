@@ -4,8 +4,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+
+	"k8s.io/client-go/util/cert"
 )
 
 func TestEnsurePKIWritesAChainThatVerifies(t *testing.T) {
@@ -14,12 +18,10 @@ func TestEnsurePKIWritesAChainThatVerifies(t *testing.T) {
 	if err != nil || !fresh {
 		t.Fatalf("ensurePKI = %v, %v; want a fresh set", fresh, err)
 	}
-	ca, err := loadCert(p.CACert())
+	roots, err := cert.NewPool(p.CACert())
 	if err != nil {
 		t.Fatal(err)
 	}
-	roots := x509.NewCertPool()
-	roots.AddCert(ca)
 
 	serving, err := tls.LoadX509KeyPair(p.ServingCert("apiserver"), p.ServingKey("apiserver"))
 	if err != nil {
@@ -67,5 +69,36 @@ func TestEnsurePKIKeepsACompleteSetAndReplacesABrokenOne(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(p.CACert()); string(after) == string(before) {
 		t.Fatal("a broken set kept its old CA: certificates signed by two CAs would mix")
+	}
+}
+
+// TestEnsurePKIWritesOnlyFilesSomeoneReads: every file of the PKI directory is named in a
+// component's arguments or is a client certificate that a kubeconfig embeds. The kubelet's
+// serving pair once was neither: the local node serves a self-signed certificate of its own.
+func TestEnsurePKIWritesOnlyFilesSomeoneReads(t *testing.T) {
+	l := Layout{Dir: t.TempDir()}
+	s := &Sandbox{layout: l, pki: PKI{Dir: l.PKIDir()}, cfg: Config{Aviary: "/bin/aviary", ControlPlaneDir: "/cp", Ports: PortsFrom(DefaultPortBase)}}
+	if _, err := ensurePKI(s.pki); err != nil {
+		t.Fatal(err)
+	}
+	read := map[string]bool{}
+	for _, c := range allComponents() {
+		for _, arg := range c.argv(s) {
+			if _, path, ok := strings.Cut(arg, "="); ok {
+				read[path] = true
+			}
+		}
+	}
+	for _, id := range identities { // writeKubeconfigs
+		read[s.pki.CACert()], read[s.pki.ClientCert(id.name)], read[s.pki.ClientKey(id.name)] = true, true, true
+	}
+	entries, err := os.ReadDir(s.pki.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if path := filepath.Join(s.pki.Dir, e.Name()); !read[path] {
+			t.Errorf("ensurePKI writes %s, which no component reads", e.Name())
+		}
 	}
 }

@@ -116,7 +116,7 @@ func New(cfg *rest.Config, o Options) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubelet API on %s: %w (is another node running? pick another port)", o.Listen, err)
 	}
-	cert, err := selfSignedCert(o.NodeName, time.Now())
+	cert, err := selfSignedCert(o.NodeName)
 	if err != nil {
 		_ = l.Close()
 		return nil, err

@@ -3,12 +3,7 @@ package testenv
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
@@ -24,6 +19,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/aviary-dev/aviary/internal/pki"
 )
 
 const (
@@ -65,19 +62,11 @@ type controllerManager struct {
 	waitErr error         // set before exited is closed
 }
 
-// writeServiceAccountKey writes a fresh ECDSA P-256 private key in PEM form and returns its
+// writeServiceAccountKey writes a fresh service-account signing key into dir and returns its
 // path. kube-apiserver reads the public half from the same file for --service-account-key-file.
 func writeServiceAccountKey(dir string) (string, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return "", err
-	}
-	der, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return "", err
-	}
 	path := filepath.Join(dir, "sa-signer.key")
-	return path, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600)
+	return path, pki.WriteSigningKey(path)
 }
 
 func (e *Env) startControllerManager(binary, saKey string) (*controllerManager, error) {

@@ -2,14 +2,11 @@ package testenv
 
 import (
 	"fmt"
-	"io/fs"
-	"path"
-	"strings"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	"sigs.k8s.io/yaml"
 
 	gatewayapicrds "github.com/aviary-dev/aviary/config/gateway-api"
+	"github.com/aviary-dev/aviary/internal/crdinstall"
 )
 
 // Gateway API release channels whose CRDs WithGatewayAPI can install.
@@ -29,36 +26,11 @@ func WithGatewayAPI(channel string) Option {
 
 // gatewayAPICRDs reads the CRDs of a channel.
 func gatewayAPICRDs(channel string) ([]*apiextensionsv1.CustomResourceDefinition, error) {
-	var fsys fs.FS
 	switch channel {
 	case GatewayAPIStandard:
-		fsys = gatewayapicrds.Standard
+		return crdinstall.Read(gatewayapicrds.Standard, "standard/*.yaml")
 	case GatewayAPIExperimental:
-		fsys = gatewayapicrds.Experimental
-	default:
-		return nil, fmt.Errorf("unknown Gateway API channel %q: use %q or %q", channel, GatewayAPIStandard, GatewayAPIExperimental)
+		return crdinstall.Read(gatewayapicrds.Experimental, "experimental/*.yaml")
 	}
-	files, err := fs.Glob(fsys, path.Join(channel, "*.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	var out []*apiextensionsv1.CustomResourceDefinition
-	for _, name := range files {
-		b, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return nil, err
-		}
-		if !strings.Contains(string(b), "\nkind: CustomResourceDefinition\n") {
-			continue // the ValidatingAdmissionPolicy file
-		}
-		crd := &apiextensionsv1.CustomResourceDefinition{}
-		if err := yaml.UnmarshalStrict(b, crd); err != nil {
-			return nil, fmt.Errorf("reading %s: %w", name, err)
-		}
-		out = append(out, crd)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no Gateway API CRDs embedded for channel %q: run `make generate`", channel)
-	}
-	return out, nil
+	return nil, fmt.Errorf("unknown Gateway API channel %q: use %q or %q", channel, GatewayAPIStandard, GatewayAPIExperimental)
 }

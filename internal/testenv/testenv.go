@@ -5,13 +5,16 @@
 package testenv
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
+	"time"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -19,7 +22,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
+	"github.com/aviary-dev/aviary/config/crd"
+	"github.com/aviary-dev/aviary/internal/crdinstall"
 )
+
+// crdInstallTimeout bounds installing the CRDs into a fresh API server and waiting until it
+// serves them; it takes a second or two, the margin is for a loaded 2-core machine.
+const crdInstallTimeout = 2 * time.Minute
 
 // Env is a running API server with a client for it, and optionally a kube-controller-manager.
 type Env struct {
@@ -59,9 +68,9 @@ func RepoRoot() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// Start starts etcd and kube-apiserver from KUBEBUILDER_ASSETS and installs the CRDs in
-// config/crd/bases; with WithControllerManager, kube-controller-manager too. Stop the returned
-// Env when done.
+// Start starts etcd and kube-apiserver from KUBEBUILDER_ASSETS and installs the CRDs of
+// config/crd/bases (as embedded by package config/crd); with WithControllerManager,
+// kube-controller-manager too. Stop the returned Env when done.
 func Start(opts ...Option) (*Env, error) {
 	var o options
 	for _, opt := range opts {
@@ -89,20 +98,12 @@ func Start(opts ...Option) (*Env, error) {
 	if err := v1alpha1.AddToScheme(scheme); err != nil {
 		return nil, err
 	}
+	crds, err := o.crds()
+	if err != nil {
+		return nil, err
+	}
 	e := &Env{Scheme: scheme}
-	e.env = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-		BinaryAssetsDirectory: assets,
-		Scheme:                scheme,
-	}
-	if o.gatewayAPIChannel != "" {
-		crds, err := gatewayAPICRDs(o.gatewayAPIChannel)
-		if err != nil {
-			return nil, err
-		}
-		e.env.CRDs = crds
-	}
+	e.env = &envtest.Environment{BinaryAssetsDirectory: assets, Scheme: scheme}
 	var saKey string
 	if o.controllerManager {
 		dir, err := os.MkdirTemp("", "aviary-testenv-")
@@ -124,13 +125,16 @@ func Start(opts ...Option) (*Env, error) {
 
 	cfg, err := e.env.Start()
 	if err != nil {
-		// envtest leaves etcd and the API server running when a later start-up step (such as
-		// installing the CRDs) fails; stop them, or they outlive the test run.
+		// envtest leaves etcd and the API server running when a later start-up step fails;
+		// stop them, or they outlive the test run.
 		stopErr := e.env.Stop()
 		e.removeWorkDir()
 		return nil, errors.Join(fmt.Errorf("starting kube-apiserver and etcd from %s: %w", assets, err), stopErr)
 	}
 	e.Config = cfg
+	if err := installCRDs(cfg, crds); err != nil {
+		return nil, errors.Join(err, e.Stop())
+	}
 	if e.Client, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
 		_ = e.Stop()
 		return nil, err
@@ -142,6 +146,26 @@ func Start(opts ...Option) (*Env, error) {
 		}
 	}
 	return e, nil
+}
+
+// crds are the CRDs Start installs: Aviary's, and those of the Gateway API channel asked for.
+func (o options) crds() ([]*apiextensionsv1.CustomResourceDefinition, error) {
+	crds, err := crdinstall.Read(crd.Bases, "bases/*.yaml")
+	if err != nil || o.gatewayAPIChannel == "" {
+		return crds, err
+	}
+	gw, err := gatewayAPICRDs(o.gatewayAPIChannel)
+	return append(crds, gw...), err
+}
+
+// installCRDs installs crds into the API server of cfg and waits until it serves them.
+func installCRDs(cfg *rest.Config, crds []*apiextensionsv1.CustomResourceDefinition) error {
+	ctx, cancel := context.WithTimeout(context.Background(), crdInstallTimeout)
+	defer cancel()
+	if _, err := crdinstall.Install(ctx, cfg, crds); err != nil {
+		return fmt.Errorf("installing the CRDs into the test API server: %w", err)
+	}
+	return nil
 }
 
 // ControllerManagerLog is the path of kube-controller-manager's log file, or "" when it was not

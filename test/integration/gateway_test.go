@@ -17,7 +17,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -29,8 +28,8 @@ import (
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	gatewayapi "github.com/aviary-dev/aviary/config/gateway-api"
+	"github.com/aviary-dev/aviary/internal/crdinstall"
 	gateway "github.com/aviary-dev/aviary/internal/gateway/controller"
-	"github.com/aviary-dev/aviary/internal/gateway/crds"
 )
 
 // gatewayProcess is `aviary gateway` running in-process against the test API server. The gateway
@@ -58,14 +57,15 @@ func startGateway(t *testing.T) *gatewayProcess {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := apiextensionsv1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
 	c, err := client.New(env.Config, client.Options{Scheme: scheme})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := crds.Install(ctx, c, gatewayapi.Standard); err != nil {
+	gwCRDs, err := crdinstall.Read(gatewayapi.Standard, "standard/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := crdinstall.Install(ctx, env.Config, gwCRDs); err != nil {
 		t.Fatalf("installing the Gateway API CRDs: %v", err)
 	}
 	g := &gatewayProcess{c: c, controller: "aviary.dev/test-" + rand.String(5)}

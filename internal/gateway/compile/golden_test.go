@@ -2,11 +2,8 @@ package compile
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -15,107 +12,74 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/serializer"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/aviary-dev/aviary/internal/gateway/route"
+	"github.com/aviary-dev/aviary/internal/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// TestGolden compiles each testdata/*.yaml world and compares the table and statuses with
-// testdata/*.golden.yaml. Run `go test ./internal/gateway/compile -update` after an intended
-// change and review the diff.
+// TestGolden compiles each testdata/<case>.in.yaml world and compares the table and statuses
+// with testdata/<case>.out.yaml. Run `go test ./internal/gateway/compile -update` after an
+// intended change and review the diff.
 func TestGolden(t *testing.T) {
-	files, err := filepath.Glob("testdata/*.in.yaml")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no testdata/*.in.yaml: %v", err)
-	}
-	for _, f := range files {
-		name := strings.TrimSuffix(filepath.Base(f), ".in.yaml")
-		t.Run(name, func(t *testing.T) {
-			in := loadInput(t, f)
-			got := describe(Compile(in))
+	for _, f := range golden.Inputs(t) {
+		t.Run(golden.Case(f), func(t *testing.T) {
+			got := describe(Compile(loadInput(t, f)))
 			// Compiling is pure: a second run gives the same answer.
 			if again := describe(Compile(loadInput(t, f))); !bytes.Equal(got, again) {
 				t.Fatalf("two compilations of the same input differ")
 			}
-			golden := strings.TrimSuffix(f, ".in.yaml") + ".golden.yaml"
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("compiled %s differs from %s; run with -update and review the diff. Got:\n%s", f, golden, got)
-			}
+			golden.Compare(t, golden.OutputOf(f, ".yaml"), got)
 		})
 	}
 }
 
+// loadInput reads the world of a golden case, each object decoded strictly by its kind.
 func loadInput(t *testing.T, path string) *Input {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		t.Fatal(err)
-	}
-	if err := gwv1.Install(s); err != nil {
-		t.Fatal(err)
-	}
-	dec := serializer.NewCodecFactory(s).UniversalDeserializer()
 	in := &Input{
 		ControllerName: "aviary.dev/gateway-controller",
 		AddressPool:    netip.MustParsePrefix("127.0.100.0/24"),
 		Now:            time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 	}
-	r := utilyaml.NewYAMLReader(bufioReader(data))
-	for {
-		doc, err := r.Read()
-		if err != nil {
-			break
-		}
-		if len(bytes.TrimSpace(doc)) == 0 {
-			continue
-		}
-		obj, _, err := dec.Decode(doc, nil, nil)
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		switch o := obj.(type) {
-		case *gwv1.GatewayClass:
-			in.GatewayClasses = append(in.GatewayClasses, *o)
-		case *gwv1.Gateway:
-			in.Gateways = append(in.Gateways, *o)
-		case *gwv1.HTTPRoute:
-			in.HTTPRoutes = append(in.HTTPRoutes, *o)
-		case *gwv1.ReferenceGrant:
-			in.ReferenceGrants = append(in.ReferenceGrants, *o)
-		case *corev1.Service:
-			in.Services = append(in.Services, *o)
-		case *discoveryv1.EndpointSlice:
-			in.EndpointSlices = append(in.EndpointSlices, *o)
-		case *corev1.Namespace:
-			in.Namespaces = append(in.Namespaces, *o)
-		case *corev1.Secret:
-			in.Secrets = append(in.Secrets, *o)
+	for _, doc := range golden.Documents(t, path) {
+		switch gvk := golden.KindOf(t, doc); gvk {
+		case gatewayKind("GatewayClass"):
+			appendDecoded(t, doc, &in.GatewayClasses)
+		case gatewayKind("Gateway"):
+			appendDecoded(t, doc, &in.Gateways)
+		case gatewayKind("HTTPRoute"):
+			appendDecoded(t, doc, &in.HTTPRoutes)
+		case gatewayKind("ReferenceGrant"):
+			appendDecoded(t, doc, &in.ReferenceGrants)
+		case corev1.SchemeGroupVersion.WithKind("Service"):
+			appendDecoded(t, doc, &in.Services)
+		case discoveryv1.SchemeGroupVersion.WithKind("EndpointSlice"):
+			appendDecoded(t, doc, &in.EndpointSlices)
+		case corev1.SchemeGroupVersion.WithKind("Namespace"):
+			appendDecoded(t, doc, &in.Namespaces)
+		case corev1.SchemeGroupVersion.WithKind("Secret"):
+			appendDecoded(t, doc, &in.Secrets)
 		default:
-			t.Fatalf("%s: unexpected object %T", path, obj)
+			t.Fatalf("%s: unexpected object %s", path, gvk)
 		}
 	}
 	return in
+}
+
+// gatewayKind is a Gateway API v1 kind.
+func gatewayKind(kind string) schema.GroupVersionKind {
+	return schema.FromAPIVersionAndKind(gwv1.GroupVersion.String(), kind)
+}
+
+// appendDecoded decodes doc strictly and appends it to list.
+func appendDecoded[T any](t *testing.T, doc []byte, list *[]T) {
+	t.Helper()
+	var obj T
+	golden.Decode(t, doc, &obj)
+	*list = append(*list, obj)
 }
 
 // describe renders an Output as stable, reviewable YAML.

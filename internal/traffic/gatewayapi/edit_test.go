@@ -1,8 +1,6 @@
 package gatewayapi
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,9 +11,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/aviary-dev/aviary/api/v1alpha1"
+	"github.com/aviary-dev/aviary/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden *.out.yaml files")
 
 func baseState(canary, stable int64) State {
 	return State{
@@ -69,20 +66,11 @@ func goldenCases() map[string]struct {
 	}
 }
 
+// readRoute reads a route manifest of testdata, strictly.
 func readRoute(t testing.TB, path string) *unstructured.Unstructured {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	j, err := yaml.YAMLToJSON(b)
-	if err != nil {
-		t.Fatal(err)
-	}
 	u := &unstructured.Unstructured{}
-	if err := u.UnmarshalJSON(j); err != nil {
-		t.Fatal(err)
-	}
+	golden.ReadYAML(t, path, u)
 	return u
 }
 
@@ -91,7 +79,8 @@ func readRoute(t testing.TB, path string) *unstructured.Unstructured {
 func TestEditGolden(t *testing.T) {
 	for name, c := range goldenCases() {
 		t.Run(name, func(t *testing.T) {
-			in := readRoute(t, filepath.Join("testdata", name+".in.yaml"))
+			input := filepath.Join("testdata", name+golden.InputSuffix)
+			in := readRoute(t, input)
 			before := in.DeepCopy()
 			out, err := Edit(in, c.target, c.state)
 			if err != nil {
@@ -104,19 +93,8 @@ func TestEditGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden := filepath.Join("testdata", name+".out.yaml")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if string(got) != string(want) {
-				t.Fatalf("%s differs:\n--- got\n%s\n--- want\n%s", golden, got, want)
-			}
+			output := golden.OutputOf(input, ".yaml")
+			golden.Compare(t, output, got)
 			again, err := Edit(out, c.target, c.state)
 			if err != nil {
 				t.Fatal(err)
@@ -124,11 +102,22 @@ func TestEditGolden(t *testing.T) {
 			if !equality.Semantic.DeepEqual(again, out) {
 				t.Fatal("applying the same state twice changed the route")
 			}
-			reread := readRoute(t, golden)
+			reread := readRoute(t, output)
 			if !equality.Semantic.DeepEqual(reread.Object, out.Object) {
 				t.Fatal("the golden file does not read back as the edited route")
 			}
 		})
+	}
+}
+
+// TestEveryInputHasAGoldenCase: a testdata input without a case in goldenCases would never be
+// compared.
+func TestEveryInputHasAGoldenCase(t *testing.T) {
+	cases := goldenCases()
+	for _, f := range golden.Inputs(t) {
+		if _, ok := cases[golden.Case(f)]; !ok {
+			t.Errorf("%s has no case in goldenCases", f)
+		}
 	}
 }
 
