@@ -81,7 +81,7 @@ func (r *Reconciler) template(ctx context.Context, ns string, ref v1alpha1.Analy
 // createAnalysisRuns creates the planned runs before the status that names them is written.
 // A run that already exists was created by an earlier reconcile (the cache had not seen it
 // yet, or the controller restarted): it is the same run, not a conflict.
-func (r *Reconciler) createAnalysisRuns(ctx context.Context, ro *v1alpha1.Rollout, runs []*v1alpha1.AnalysisRun) error {
+func (r *Reconciler) createAnalysisRuns(ctx context.Context, runs []*v1alpha1.AnalysisRun) error {
 	for _, run := range runs {
 		err := r.Client.Create(ctx, run)
 		if apierrors.IsAlreadyExists(err) {

@@ -57,7 +57,7 @@ func (r *Reconciler) apply(ctx context.Context, ro *v1alpha1.Rollout, p plan.Pla
 	if err := r.scaleWorkload(ctx, p.Workload); err != nil {
 		return err
 	}
-	if err := r.createAnalysisRuns(ctx, ro, p.Analysis.Create); err != nil {
+	if err := r.createAnalysisRuns(ctx, p.Analysis.Create); err != nil {
 		return err
 	}
 	if err := r.writeStatus(ctx, ro, p.Status); err != nil {

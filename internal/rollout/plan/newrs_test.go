@@ -11,16 +11,16 @@ import (
 	"github.com/aviary-dev/aviary/api/v1alpha1"
 )
 
-func revisioned(name string, revision string) *appsv1.ReplicaSet {
-	return &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: name,
-		Labels:      map[string]string{v1alpha1.PodTemplateHashLabel: name},
+func revisioned(revision string) *appsv1.ReplicaSet {
+	return &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "shop-b",
+		Labels:      map[string]string{v1alpha1.PodTemplateHashLabel: "shop-b"},
 		Annotations: map[string]string{v1alpha1.RevisionAnnotation: revision}}}
 }
 
 func TestNewReplicaSetIsAPlannedWrite(t *testing.T) {
 	ro := &v1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}
-	built := revisioned("shop-b", "3")
-	stored := revisioned("shop-b", "1")
+	built := revisioned("3")
+	stored := revisioned("1")
 
 	p := newPlan(ro)
 	planNewReplicaSet(&p, Observed{Rollout: ro, NewRS: built})
@@ -37,7 +37,7 @@ func TestNewReplicaSetIsAPlannedWrite(t *testing.T) {
 		t.Fatal("AsNewestRevision changed the stored object")
 	}
 
-	newest := revisioned("shop-b", "4")
+	newest := revisioned("4")
 	p = newPlan(ro)
 	planNewReplicaSet(&p, Observed{Rollout: ro, NewRS: AsNewestRevision(newest, 4), StoredNewRS: newest})
 	if p.CreateReplicaSet != nil || len(p.Revisions) != 0 {
@@ -49,7 +49,7 @@ func TestHashCollisionMovesTheCollisionCountOnly(t *testing.T) {
 	ro := &v1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}
 	ro.Status.CollisionCount = ptr.To[int32](2)
 	ro.Status.Phase = v1alpha1.RolloutPhaseHealthy
-	p := Canary(Observed{Rollout: ro, NewRS: revisioned("shop-b", "1"), HashCollision: true})
+	p := Canary(Observed{Rollout: ro, NewRS: revisioned("1"), HashCollision: true})
 	if ptr.Deref(p.Status.CollisionCount, 0) != 3 || p.CreateReplicaSet != nil || len(p.Replicas) != 0 || p.Status.Phase != v1alpha1.RolloutPhaseHealthy {
 		t.Fatalf("plan %+v: want only collisionCount 3", p)
 	}
