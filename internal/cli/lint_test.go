@@ -182,26 +182,7 @@ func unwrapAll(err error) error {
 // threeProblemsYAML is a Rollout with three distinct problems: two the API server's CEL rules
 // catch (a setWeight over 100, a managed route listed twice) and one only the controller's
 // checks catch (a header route that is not among managedRoutes).
-const threeProblemsYAML = `apiVersion: argoproj.io/v1alpha1
-kind: Rollout
-metadata:
-  name: shop
-spec:
-  replicas: 4
-  selector:
-    matchLabels: {app: shop}
-  template:
-    metadata:
-      labels: {app: shop}
-    spec:
-      containers:
-        - name: shop
-          image: shop:1
-  strategy:
-    canary:
-      stableService: shop-stable
-      canaryService: shop-canary
-      trafficRouting:
+var threeProblemsYAML = strings.Replace(shopYAML, "      steps:\n        - setWeight: 25\n        - pause: {}\n", `      trafficRouting:
         managedRoutes:
           - name: beta
           - name: beta
@@ -216,16 +197,7 @@ spec:
               - headerName: x-beta
                 headerValue: {exact: "yes"}
         - pause: {}
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: shop-stable
-spec:
-  selector: {app: shop}
-  ports:
-    - port: 80
----
+`, 1) + `---
 apiVersion: v1
 kind: Service
 metadata:
