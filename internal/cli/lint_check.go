@@ -285,13 +285,8 @@ func (r *fileResult) warnWaitingSteps(l *lintObject) {
 		return
 	}
 	for i, s := range c.Steps {
-		var field string
-		switch {
-		case s.Experiment != nil:
-			field = "experiment"
-		case s.Plugin != nil:
-			field = "plugin"
-		default:
+		field := plan.NotRunKind(s)
+		if field == "" {
 			continue
 		}
 		r.add(l.ref(), fmt.Sprintf("spec.strategy.canary.steps[%d].%s: Aviary does not run %s steps yet; the rollout will wait at this step until promoted (kubectl aviary promote)", i, field, field), true)

@@ -147,14 +147,13 @@ func StepNotRun(ro *v1alpha1.Rollout, st *v1alpha1.RolloutStatus) string {
 	if index < 0 || int(index) >= len(c.Steps) {
 		return ""
 	}
-	kind := ""
-	switch step := c.Steps[index]; {
-	case step.Experiment != nil:
-		kind = "experiment"
-	case step.Plugin != nil:
-		kind = "plugin (" + step.Plugin.Name + ")"
-	default:
+	step := c.Steps[index]
+	kind := NotRunKind(step)
+	switch kind {
+	case "":
 		return ""
+	case "plugin":
+		kind += " (" + step.Plugin.Name + ")"
 	}
 	return fmt.Sprintf("step %d/%d is a %s step, which Aviary does not run yet: the rollout waits here until promoted (kubectl aviary promote %s)",
 		index+1, len(c.Steps), kind, ro.Name)

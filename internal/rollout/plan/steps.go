@@ -113,3 +113,15 @@ func StepsHash(steps []v1alpha1.CanaryStep) string {
 	_, _ = h.Write(b)
 	return rand.SafeEncodeString(strconv.FormatUint(uint64(h.Sum32()), 10))
 }
+
+// NotRunKind names the kind of a step Aviary does not run yet ("experiment" or "plugin"), for
+// which a rollout waits until promoted; "" for every other step.
+func NotRunKind(s v1alpha1.CanaryStep) string {
+	switch {
+	case s.Experiment != nil:
+		return "experiment"
+	case s.Plugin != nil:
+		return "plugin"
+	}
+	return ""
+}
