@@ -82,8 +82,7 @@ func (r *Reconciler) createReplicaSet(ctx context.Context, ro *v1alpha1.Rollout,
 	created := rs.DeepCopy()
 	if want, ok := replicas[rs.Name]; ok {
 		// Created at its planned size: the plan sized it from zero pods, within maxSurge.
-		created.Spec.Replicas = &want
-		created.Annotations[v1alpha1.DesiredReplicasAnnotation] = fmt.Sprint(ro.Spec.ReplicasOrDefault())
+		setSize(created, ro, want)
 	}
 	err := r.Client.Create(ctx, created)
 	switch {
@@ -142,15 +141,20 @@ func (r *Reconciler) scale(ctx context.Context, ro *v1alpha1.Rollout, rs *appsv1
 		return nil
 	}
 	patch := client.MergeFromWithOptions(rs.DeepCopy(), client.MergeFromWithOptimisticLock{})
-	rs.Spec.Replicas = &want
-	if rs.Annotations == nil {
-		rs.Annotations = map[string]string{}
-	}
-	rs.Annotations[v1alpha1.DesiredReplicasAnnotation] = desired
+	setSize(rs, ro, want)
 	if err := r.Client.Patch(ctx, rs, patch); err != nil {
 		return fmt.Errorf("scaling ReplicaSet %q to %d: %w", rs.Name, want, err)
 	}
 	return nil
+}
+
+// setSize gives rs its size and, beside it, the Rollout's spec.replicas, as Argo records it.
+func setSize(rs *appsv1.ReplicaSet, ro *v1alpha1.Rollout, want int32) {
+	rs.Spec.Replicas = &want
+	if rs.Annotations == nil {
+		rs.Annotations = map[string]string{}
+	}
+	rs.Annotations[v1alpha1.DesiredReplicasAnnotation] = fmt.Sprint(ro.Spec.ReplicasOrDefault())
 }
 
 // stampScaleDownDeadlines writes (or, for a nil time, removes) the scale-down-deadline
