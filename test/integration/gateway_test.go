@@ -224,20 +224,7 @@ func testServesHTTPRoutesAndWritesStatus(t *testing.T, f *gatewayFixture) {
 	ctx := context.Background()
 	f.backendService(t, "stable")
 	f.backendService(t, "canary")
-	gwMust(t, f.c.Create(ctx, &gwv1.GatewayClass{
-		ObjectMeta: metav1.ObjectMeta{Name: f.class},
-		Spec:       gwv1.GatewayClassSpec{ControllerName: gwv1.GatewayController(f.controller)},
-	}))
-	t.Cleanup(func() {
-		_ = f.c.Delete(context.Background(), &gwv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: f.class}})
-	})
-	gwMust(t, f.c.Create(ctx, &gwv1.Gateway{
-		ObjectMeta: metav1.ObjectMeta{Name: "gw", Namespace: f.ns},
-		Spec: gwv1.GatewaySpec{
-			GatewayClassName: gwv1.ObjectName(f.class),
-			Listeners:        []gwv1.Listener{{Name: "http", Port: gwv1.PortNumber(f.port), Protocol: gwv1.HTTPProtocolType}},
-		},
-	}))
+	f.gateway(t, gwv1.Listener{Name: "http", Port: gwv1.PortNumber(f.port), Protocol: gwv1.HTTPProtocolType})
 	web := f.route("web", gwv1.HTTPRouteRule{BackendRefs: []gwv1.HTTPBackendRef{weighted("stable", 100), weighted("canary", 0)}})
 	web.Annotations = map[string]string{"aviary.dev/user-key": "header:X-User"}
 	gwMust(t, f.c.Create(ctx, web))
@@ -315,9 +302,9 @@ func testServesHTTPRoutesAndWritesStatus(t *testing.T, f *gatewayFixture) {
 	})
 }
 
-// programmedGateway creates the fixture's GatewayClass and a Gateway "gw" with listeners, waits
-// until the Gateway is Programmed, and returns the address it was given.
-func (f *gatewayFixture) programmedGateway(t *testing.T, listeners ...gwv1.Listener) string {
+// gateway creates the fixture's GatewayClass (removed when the test ends) and a Gateway "gw"
+// with listeners.
+func (f *gatewayFixture) gateway(t *testing.T, listeners ...gwv1.Listener) {
 	t.Helper()
 	ctx := context.Background()
 	gwMust(t, f.c.Create(ctx, &gwv1.GatewayClass{
@@ -331,6 +318,14 @@ func (f *gatewayFixture) programmedGateway(t *testing.T, listeners ...gwv1.Liste
 		ObjectMeta: metav1.ObjectMeta{Name: "gw", Namespace: f.ns},
 		Spec:       gwv1.GatewaySpec{GatewayClassName: gwv1.ObjectName(f.class), Listeners: listeners},
 	}))
+}
+
+// programmedGateway creates the fixture's GatewayClass and a Gateway "gw" with listeners, waits
+// until the Gateway is Programmed, and returns the address it was given.
+func (f *gatewayFixture) programmedGateway(t *testing.T, listeners ...gwv1.Listener) string {
+	t.Helper()
+	ctx := context.Background()
+	f.gateway(t, listeners...)
 	var addr string
 	gwEventually(t, "Gateway Programmed with an address", func() (bool, string) {
 		gw := &gwv1.Gateway{}

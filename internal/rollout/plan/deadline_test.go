@@ -47,15 +47,7 @@ func TestLongAnalysisStepIsNotAProgressDeadline(t *testing.T) {
 	w.settle()
 	w.expectStep(3)
 	w.expect(v1alpha1.RolloutPhaseHealthy, "")
-	// The old version stays up for scaleDownDelaySeconds (30 s) after the switch: that is
-	// no lack of progress either.
-	w.Now = w.Now.Add(20 * time.Second)
-	w.settle()
-	w.expect(v1alpha1.RolloutPhaseHealthy, "")
-	w.Now = w.Now.Add(11 * time.Second)
-	w.settle()
-	w.expectReplicas("v1", 0)
-	w.expect(v1alpha1.RolloutPhaseHealthy, "")
+	expectHealthyThroughScaleDownDelay(w)
 }
 
 func TestDeadlineCountsAgainOnceTheAnalysisStepEnds(t *testing.T) {
@@ -91,8 +83,13 @@ func TestBlueGreenPrePromotionAnalysisIsNotAProgressDeadline(t *testing.T) {
 	w.SetRunPhase(v1alpha1.AnalysisPhaseSuccessful)
 	w.settle()
 	w.expect(v1alpha1.RolloutPhaseHealthy, "")
-	// The old version stays up for scaleDownDelaySeconds (30 s) after the switch: that is
-	// no lack of progress either.
+	expectHealthyThroughScaleDownDelay(w)
+}
+
+// expectHealthyThroughScaleDownDelay: the old version stays up for scaleDownDelaySeconds (30 s)
+// after the update completed, which is no lack of progress either.
+func expectHealthyThroughScaleDownDelay(w *world) {
+	w.t.Helper()
 	w.Now = w.Now.Add(20 * time.Second)
 	w.settle()
 	w.expect(v1alpha1.RolloutPhaseHealthy, "")
