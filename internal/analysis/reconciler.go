@@ -26,6 +26,7 @@ import (
 	"github.com/aviary-dev/aviary/internal/analysis/provider/job"
 	"github.com/aviary-dev/aviary/internal/analysis/provider/prometheus"
 	"github.com/aviary-dev/aviary/internal/analysis/provider/web"
+	aviaryevents "github.com/aviary-dev/aviary/internal/events"
 	"github.com/aviary-dev/aviary/internal/rollout"
 )
 
@@ -203,9 +204,6 @@ func (r *Reconciler) resolve(ctx context.Context, run *v1alpha1.AnalysisRun, sec
 	return metrics, Validate(run, metrics)
 }
 
-// maxEventNote is the longest note an Event may carry (the events API refuses longer ones).
-const maxEventNote = 1024
-
 // recordPhase records an Event when the run's phase changed.
 func (r *Reconciler) recordPhase(run *v1alpha1.AnalysisRun, before v1alpha1.AnalysisPhase) {
 	phase := run.Status.Phase
@@ -221,7 +219,7 @@ func (r *Reconciler) recordPhase(run *v1alpha1.AnalysisRun, before v1alpha1.Anal
 	if run.Status.Message != "" {
 		msg += ": " + run.Status.Message
 	}
-	msg = truncate(msg, maxEventNote)
+	msg = truncate(msg, aviaryevents.MaxMessageBytes) // the events API refuses longer notes
 	r.Recorder.Eventf(run, nil, eventType, "AnalysisRun"+string(phase), "Reconcile", "%s", msg)
 }
 
