@@ -21,11 +21,7 @@ type Health struct {
 
 // Health runs Argo CD's Rollout health check on obj.
 func (s Scripts) Health(obj *unstructured.Unstructured) (Health, error) {
-	script, err := s.read("health.lua")
-	if err != nil {
-		return Health{}, err
-	}
-	out, err := run(script, obj.Object)
+	out, err := s.run("health.lua", obj.Object)
 	if err != nil {
 		return Health{}, err
 	}
@@ -40,11 +36,7 @@ func (s Scripts) Health(obj *unstructured.Unstructured) (Health, error) {
 
 // Enabled runs Argo CD's action discovery on obj and reports which actions its UI offers.
 func (s Scripts) Enabled(obj *unstructured.Unstructured) (map[string]bool, error) {
-	script, err := s.read("actions/discovery.lua")
-	if err != nil {
-		return nil, err
-	}
-	out, err := run(script, obj.Object)
+	out, err := s.run("actions/discovery.lua", obj.Object)
 	if err != nil {
 		return nil, err
 	}
@@ -61,12 +53,8 @@ func (s Scripts) Enabled(obj *unstructured.Unstructured) (map[string]bool, error
 // Action runs one of Argo CD's Rollout actions (abort, pause, promote-full, restart, resume,
 // retry, skip-current-step) on a copy of obj and returns the object the action asks for.
 func (s Scripts) Action(name string, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	script, err := s.read("actions/" + name + "/action.lua")
-	if err != nil {
-		return nil, err
-	}
 	before := obj.DeepCopy()
-	out, err := run(script, before.Object)
+	out, err := s.run("actions/"+name+"/action.lua", before.Object)
 	if err != nil {
 		return nil, err
 	}

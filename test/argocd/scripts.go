@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+
+	lua "github.com/yuin/gopher-lua"
 )
 
 // Module and Version name the Argo CD release whose scripts are the reference. v3.5.x is the
@@ -54,10 +56,11 @@ func LoadScripts() (Scripts, error) {
 
 func (s Scripts) path(name string) string { return filepath.Join(s.dir, name) }
 
-func (s Scripts) read(name string) (string, error) {
+// run runs one of Argo CD's Rollout scripts on obj and returns what it returned.
+func (s Scripts) run(name string, obj map[string]any) (lua.LValue, error) {
 	b, err := os.ReadFile(s.path(name))
 	if err != nil {
-		return "", fmt.Errorf("reading Argo CD's %s: %w", name, err)
+		return nil, fmt.Errorf("reading Argo CD's %s: %w", name, err)
 	}
-	return string(b), nil
+	return run(string(b), obj)
 }
